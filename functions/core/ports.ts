@@ -1,0 +1,151 @@
+/**
+ * The ports through which the control-plane core talks to the world. Adapters (DynamoDB, S3, Kubernetes, ZooKeeper,
+ * EKS) implement them; the core never imports an SDK.
+ */
+import type { ClusterSpec } from './cluster-spec.ts';
+
+export const CLUSTER_STATES = ['DEPLOYING', 'RUNNING', 'DEGRADED', 'FAILED', 'DESTROYING', 'DESTROYED'] as const;
+export type ClusterState = (typeof CLUSTER_STATES)[number];
+
+export type OperationKind = 'deploy' | 'destroy';
+
+/** A request being carried out; its lease keeps a second request out until it ends or the lease expires. */
+export interface ActiveOperation {
+  readonly kind: OperationKind;
+  readonly generation: number;
+  /** The last step that completed, so a re-drive after a crash can be logged and tested. */
+  readonly step: string;
+  /** ISO time after which another request or the reconciler may take the operation over. */
+  readonly leaseUntil: string;
+}
+
+/** What Kubernetes reported at the last observation. */
+export interface ObservedStatus {
+  readonly jobManagerReady: boolean;
+  readonly taskManagersReady: number;
+  readonly taskManagersDesired: number;
+  /** Why the cluster is not healthy, from pod and deployment conditions. */
+  readonly reason?: string;
+  readonly failed: boolean;
+}
+
+export interface LastError {
+  readonly code: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+/** One tenant's cluster, as the cluster store keeps it. */
+export interface ClusterRecord {
+  readonly tenant: string;
+  readonly state: ClusterState;
+  /** Incremented by every accepted deploy, update or destroy request. */
+  readonly generation: number;
+  /** The spec of the last accepted deploy (kept through destroy, so a redeploy can reuse it). */
+  readonly spec: ClusterSpec;
+  /** The HA epoch in use; `restore: clean` moves to the next one. */
+  readonly haEpoch: number;
+  /** HA cluster ids of earlier epochs, kept with their state after clean starts. */
+  readonly previousHaClusterIds: readonly string[];
+  readonly operation?: ActiveOperation;
+  readonly observed?: ObservedStatus;
+  readonly lastError?: LastError;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly deployedAt?: string;
+  readonly destroyedAt?: string;
+}
+
+/** A registered tenant. Its API token is stored only as a hash. */
+export interface TenantRecord {
+  readonly name: string;
+  readonly tokenHash: string;
+  readonly createdAt: string;
+}
+
+/** A stored value with the version the store holds it at, for conditional writes. */
+export interface Versioned<T> {
+  readonly value: T;
+  readonly version: number;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly cursor?: string;
+}
+
+/**
+ * Tenants and their clusters. Writes are conditional on the version read (optimistic concurrency); a lost race throws
+ * `FlinkplaneError('conflict')`.
+ */
+export interface ClusterStore {
+  getTenant(name: string): Promise<TenantRecord | undefined>;
+  /** Throws `tenant_exists` when the name is taken. */
+  createTenant(tenant: TenantRecord): Promise<void>;
+  listTenants(limit: number, cursor?: string): Promise<Page<TenantRecord>>;
+  /** Removes the tenant and its cluster record. */
+  deleteTenant(name: string): Promise<void>;
+  getCluster(tenant: string): Promise<Versioned<ClusterRecord> | undefined>;
+  /** Writes the record if the stored version is `expectedVersion` (0: no record yet); returns the new version. */
+  putCluster(record: ClusterRecord, expectedVersion: number): Promise<number>;
+  listClusters(limit: number, cursor?: string): Promise<Page<Versioned<ClusterRecord>>>;
+}
+
+/** The tenant's object storage bucket for checkpoints, savepoints and HA state. */
+export interface BucketStore {
+  /** Creates the bucket if missing, with encryption, a public access block, versioning and tenant tags. */
+  ensureBucket(name: string, tenant: string): Promise<void>;
+  bucketExists(name: string): Promise<boolean>;
+  /** Operator purge only: deletes every object version and the bucket. */
+  deleteBucket(name: string): Promise<void>;
+}
+
+export interface ZooKeeperIdentity {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** The tenant's namespace (chroot node) in the shared ZooKeeper. */
+export interface ZooKeeperNamespaces {
+  /** Creates the chroot node (and its parents) with a digest ACL for the tenant's proxy identity. Idempotent. */
+  ensureNamespace(chroot: string, identity: ZooKeeperIdentity): Promise<void>;
+  namespaceExists(chroot: string): Promise<boolean>;
+  /** Operator purge only: deletes the chroot and everything under it. */
+  deleteNamespace(chroot: string): Promise<void>;
+}
+
+/** A Kubernetes object as plain data. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
+  readonly [field: string]: unknown;
+}
+
+/** The tenant's Kubernetes objects. */
+export interface KubernetesApplier {
+  /** Applies each stage in order (server-side apply, one field manager); objects within a stage in parallel. */
+  apply(stages: readonly (readonly KubeObject[])[]): Promise<void>;
+  /** Deletes the tenant's objects not marked as retained; returns what was deleted. Idempotent. */
+  deleteNotRetained(tenant: string, namespace: string): Promise<string[]>;
+  /** Operator purge only: deletes the namespace and with it everything in it. */
+  deleteNamespace(namespace: string): Promise<void>;
+  /** Reads the Deployments' and pods' status back. */
+  observe(namespace: string): Promise<ObservedStatus>;
+}
+
+/** The tenant pods' access to the tenant bucket (EKS Pod Identity associations). */
+export interface TenantAccess {
+  grant(tenant: string, namespace: string, serviceAccount: string): Promise<void>;
+  revoke(tenant: string, namespace: string, serviceAccount: string): Promise<void>;
+  hasAccess(tenant: string, namespace: string, serviceAccount: string): Promise<boolean>;
+}
+
+/** Derives secrets from the platform's key, so a retry or redeploy gets the same identity without storing it. */
+export interface SecretSource {
+  zookeeperIdentity(tenant: string): ZooKeeperIdentity;
+}
+
+export interface Clock {
+  now(): Date;
+}

@@ -114,6 +114,8 @@ export const FIXED_SETTINGS: readonly FixedSetting[] = [
   { names: ['taskmanager.bind-host'], scope: 'taskmanager', value: '0.0.0.0', origin: 'platform' },
   { names: ['taskmanager.rpc.port'], scope: 'taskmanager', value: '6122', origin: 'platform' },
   { names: ['blob.server.port'], scope: 'cluster', value: '6124', origin: 'platform' },
+  { names: ['taskmanager.data.port'], scope: 'taskmanager', value: '6121', origin: 'platform' },
+  { names: ['metrics.internal.query-service.port'], scope: 'cluster', value: '6125', origin: 'platform' },
   { names: ['rest.address'], scope: 'jobmanager', value: 'flink-cluster-jobmanager', origin: 'platform' },
   { names: ['rest.bind-address'], scope: 'jobmanager', value: '0.0.0.0', origin: 'platform' },
   { names: ['rest.bind-port'], scope: 'jobmanager', value: '8081', origin: 'platform' },

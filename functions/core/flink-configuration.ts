@@ -125,6 +125,8 @@ export function renderConfigurationEntries(input: ConfigurationInput, role: Flin
   add('jobmanager.rpc.address', COMPONENT_NAMES.jobManager, 'platform');
   add('jobmanager.rpc.port', PORTS.jobManagerRpc, 'fixed');
   add('blob.server.port', PORTS.blob, 'platform');
+  // Pinned rather than random, so the NetworkPolicy between Flink pods can name every port it opens.
+  add('metrics.internal.query-service.port', PORTS.metricsQuery, 'platform');
   add('jobmanager.bind-host', '0.0.0.0', 'platform', 'jobmanager');
   add('rest.port', PORTS.rest, 'fixed', 'jobmanager');
   add('rest.address', COMPONENT_NAMES.jobManager, 'platform', 'jobmanager');
@@ -134,6 +136,7 @@ export function renderConfigurationEntries(input: ConfigurationInput, role: Flin
   add('jobmanager.memory.process.size', `${input.jobManagerMemoryMB}m`, 'platform', 'jobmanager');
   add('taskmanager.bind-host', '0.0.0.0', 'platform', 'taskmanager');
   add('taskmanager.rpc.port', PORTS.taskManagerRpc, 'platform', 'taskmanager');
+  add('taskmanager.data.port', PORTS.taskManagerData, 'platform', 'taskmanager');
   add('taskmanager.memory.process.size', `${input.taskManagerMemoryMB}m`, 'platform', 'taskmanager');
   add('parallelism.default', 1, 'fixed', 'taskmanager');
 

@@ -18,6 +18,8 @@ export const PORTS = {
   blob: 6124,
   rest: 8081,
   taskManagerRpc: 6122,
+  taskManagerData: 6121,
+  metricsQuery: 6125,
   metrics: 9163,
   zookeeperProxy: 7451,
   zookeeperProxyMetrics: 9164,

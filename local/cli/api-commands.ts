@@ -1,0 +1,252 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CliUsageError } from './render.ts';
+
+type Writable = { write(text: string): unknown };
+
+interface Connection {
+  readonly url: string;
+  readonly token: string;
+  readonly json: boolean;
+}
+
+const COMMON_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+/** An error the API answered; the CLI prints its code, message and each issue's field. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { error?: { code?: string; message?: string; details?: Record<string, unknown> } },
+  ) {
+    super(body.error?.message ?? `HTTP ${status}`);
+  }
+}
+
+function connection(values: { url?: string; token?: string; json?: boolean }): Connection {
+  const url = values.url ?? process.env.FLINKPLANE_URL ?? 'http://127.0.0.1:8080';
+  const token = values.token ?? process.env.FLINKPLANE_TOKEN;
+  if (!token) throw new CliUsageError('Give a token with --token or FLINKPLANE_TOKEN');
+  return { url: url.replace(/\/+$/, ''), token, json: values.json ?? false };
+}
+
+async function call(connection: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${connection.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${connection.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!response.ok) throw new ApiCallError(response.status, (parsed ?? {}) as ApiCallError['body']);
+  return parsed;
+}
+
+/** Runs one of the API commands; returns the exit code. */
+export async function runApiCommand(command: string, args: readonly string[], out: Writable): Promise<number> {
+  switch (command) {
+    case 'versions': {
+      const { values } = parseArgs({ args: [...args], strict: true, options: COMMON_OPTIONS });
+      const conn = connection(values);
+      const catalog = (await call(conn, 'GET', '/v1/flink-versions')) as {
+        versions: { version: string; release: string; configFileName: string }[];
+        defaultVersion: string;
+        sizing: { field: string; default: number; minimum: number; maximum: number; unit: string }[];
+      };
+      if (conn.json) return print(out, catalog);
+      out.write('VERSION  RELEASE  CONFIG FILE\n');
+      for (const v of catalog.versions) {
+        out.write(
+          `${v.version.padEnd(9)}${v.release.padEnd(9)}${v.configFileName}${v.version === catalog.defaultVersion ? '  (default)' : ''}\n`,
+        );
+      }
+      out.write('\nFIELD                   DEFAULT  MINIMUM  MAXIMUM\n');
+      for (const s of catalog.sizing) {
+        out.write(
+          `${s.field.padEnd(24)}${String(s.default).padEnd(9)}${String(s.minimum).padEnd(9)}${s.maximum} ${s.unit}\n`,
+        );
+      }
+      return 0;
+    }
+    case 'deploy': {
+      const { values } = parseArgs({
+        args: [...args],
+        strict: true,
+        options: {
+          ...COMMON_OPTIONS,
+          tenant: { type: 'string' },
+          spec: { type: 'string' },
+          'flink-version': { type: 'string' },
+          zone: { type: 'string' },
+          'jm-cpu': { type: 'string' },
+          'jm-memory': { type: 'string' },
+          'tm-cpu': { type: 'string' },
+          'tm-memory': { type: 'string' },
+          'tm-instances': { type: 'string' },
+          clean: { type: 'boolean', default: false },
+        },
+      });
+      const conn = connection(values);
+      const tenant = requireTenant(values.tenant);
+      const spec = values.spec ? (JSON.parse(readFileSync(values.spec, 'utf8')) as Record<string, unknown>) : {};
+      const jobManager = { ...(spec.jobManager as object) } as Record<string, number>;
+      const taskManager = { ...(spec.taskManager as object) } as Record<string, number>;
+      if (values['flink-version']) spec.flinkVersion = values['flink-version'];
+      if (values.zone) spec.zone = values.zone;
+      if (values['jm-cpu']) jobManager.cpu = numberOption('jm-cpu', values['jm-cpu']);
+      if (values['jm-memory']) jobManager.memoryMB = numberOption('jm-memory', values['jm-memory']);
+      if (values['tm-cpu']) taskManager.cpu = numberOption('tm-cpu', values['tm-cpu']);
+      if (values['tm-memory']) taskManager.memoryMB = numberOption('tm-memory', values['tm-memory']);
+      if (values['tm-instances']) taskManager.instances = numberOption('tm-instances', values['tm-instances']);
+      if (Object.keys(jobManager).length) spec.jobManager = jobManager;
+      if (Object.keys(taskManager).length) spec.taskManager = taskManager;
+      if (values.clean) spec.restore = 'clean';
+      const view = await call(conn, 'PUT', `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`, spec);
+      return conn.json ? print(out, view) : printView(out, view);
+    }
+    case 'status':
+    case 'destroy': {
+      const { values } = parseArgs({
+        args: [...args],
+        strict: true,
+        options: { ...COMMON_OPTIONS, tenant: { type: 'string' } },
+      });
+      const conn = connection(values);
+      const tenant = requireTenant(values.tenant);
+      const view = await call(
+        conn,
+        command === 'status' ? 'GET' : 'DELETE',
+        `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`,
+      );
+      return conn.json ? print(out, view) : printView(out, view);
+    }
+    case 'tenants':
+      return tenants(args, out);
+    default:
+      throw new CliUsageError(`Unknown command "${command}"`);
+  }
+}
+
+async function tenants(args: readonly string[], out: Writable): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: [...rest],
+    strict: true,
+    allowPositionals: true,
+    options: { ...COMMON_OPTIONS, confirm: { type: 'string' } },
+  });
+  const conn = connection(values);
+  switch (sub) {
+    case 'register': {
+      const name = requireTenant(positionals[0]);
+      const created = (await call(conn, 'POST', '/v1/tenants', { name })) as { name: string; token: string };
+      if (conn.json) return print(out, created);
+      out.write(`Registered tenant ${created.name}.\nToken (shown once; keep it secret): ${created.token}\n`);
+      return 0;
+    }
+    case 'list': {
+      const items: { name: string; clusterState: string | null; createdAt: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = (await call(
+          conn,
+          'GET',
+          `/v1/tenants?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        )) as {
+          items: typeof items;
+          cursor?: string;
+        };
+        items.push(...page.items);
+        cursor = page.cursor;
+      } while (cursor);
+      if (conn.json) return print(out, items);
+      out.write('TENANT                    CLUSTER     REGISTERED\n');
+      for (const t of items) out.write(`${t.name.padEnd(26)}${(t.clusterState ?? '-').padEnd(12)}${t.createdAt}\n`);
+      return 0;
+    }
+    case 'purge': {
+      const name = requireTenant(positionals[0]);
+      const confirm = values.confirm ?? '';
+      const result = await call(
+        conn,
+        'DELETE',
+        `/v1/tenants/${encodeURIComponent(name)}?purge=true&confirm=${encodeURIComponent(confirm)}`,
+      );
+      if (conn.json) return print(out, result);
+      out.write(`Purged ${name}: ${(result as { purged: string[] }).purged.join('; ')}\n`);
+      return 0;
+    }
+    default:
+      throw new CliUsageError('Use: tenants register <name> | tenants list | tenants purge <name> --confirm <name>');
+  }
+}
+
+function printView(out: Writable, view: unknown): number {
+  const v = view as {
+    tenant: string;
+    state: string;
+    generation: number;
+    spec: {
+      flinkVersion: string;
+      zone: string;
+      jobManager: { cpu: number; memoryMB: number };
+      taskManager: { cpu: number; memoryMB: number; instances: number };
+    };
+    uiUrl: string;
+    haClusterId: string;
+    bucket: string;
+    zookeeperProxy: string;
+    retained: { kind: string; name: string }[];
+    lastError: { code: string; message: string } | null;
+  };
+  const rows: [string, string][] = [
+    ['Tenant', v.tenant],
+    ['State', `${v.state} (generation ${v.generation})`],
+    ['Flink', `${v.spec.flinkVersion} in ${v.spec.zone}`],
+    ['JobManager', `${v.spec.jobManager.cpu} CPU, ${v.spec.jobManager.memoryMB} MB`],
+    [
+      'TaskManagers',
+      `${v.spec.taskManager.instances} × ${v.spec.taskManager.cpu} CPU, ${v.spec.taskManager.memoryMB} MB`,
+    ],
+    ['Flink UI', v.uiUrl],
+    ['HA cluster id', v.haClusterId],
+    ['Bucket', v.bucket],
+    ['ZooKeeper proxy', v.zookeeperProxy],
+  ];
+  if (v.retained.length) rows.push(['Retained', v.retained.map((r) => `${r.kind} ${r.name}`).join(', ')]);
+  if (v.lastError) rows.push(['Last error', `${v.lastError.code}: ${v.lastError.message}`]);
+  for (const [label, value] of rows) out.write(`${label.padEnd(17)}${value}\n`);
+  return 0;
+}
+
+function print(out: Writable, value: unknown): number {
+  out.write(`${JSON.stringify(value, null, 2)}\n`);
+  return 0;
+}
+
+function requireTenant(value: string | undefined): string {
+  if (!value) throw new CliUsageError('Name the tenant (--tenant <name>, or the positional name)');
+  return value;
+}
+
+function numberOption(name: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new CliUsageError(`--${name} must be a number, got "${value}"`);
+  return number;
+}
+
+/** The text the CLI prints for an API error: code, message, and one line per issue with its field. */
+export function formatApiError(error: ApiCallError): string {
+  const body = error.body.error;
+  const lines = [`Error ${error.status} ${body?.code ?? 'unknown'}: ${body?.message ?? error.message}`];
+  const issues = (body?.details?.issues ?? []) as { code: string; path: string; value: unknown; rule: string }[];
+  for (const issue of issues)
+    lines.push(`  ${issue.path}: ${issue.code} (value ${JSON.stringify(issue.value)}; ${issue.rule})`);
+  return `${lines.join('\n')}\n`;
+}

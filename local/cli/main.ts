@@ -1,0 +1,99 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { settingsMarkdown } from '../../functions/core/settings-doc.ts';
+import { ApiCallError, formatApiError, runApiCommand } from './api-commands.ts';
+import { CliUsageError, formatIssues, renderManifests } from './render.ts';
+
+const USAGE = `Usage: npm run -s flinkplane -- <command> [options]
+
+Commands (API commands take --url/--token or FLINKPLANE_URL/FLINKPLANE_TOKEN, and --json):
+  versions                                   The Flink versions, defaults, minimums and quota.
+  deploy --tenant <name> [--spec file.json] [--flink-version V] [--zone Z] [--jm-cpu N] [--jm-memory MB]
+         [--tm-cpu N] [--tm-memory MB] [--tm-instances N] [--clean]
+                                             Deploys or updates the tenant's Flink cluster.
+  status --tenant <name>                     The cluster's state and resources.
+  destroy --tenant <name>                    Destroys the cluster; bucket, ZooKeeper state and volume are kept.
+  tenants register <name>                    Registers a tenant (operator) and prints its token once.
+  tenants list                               Every tenant with its cluster state (operator).
+  tenants purge <name> --confirm <name>      Deletes a destroyed tenant's retained state (operator).
+  render --tenant <name> [--spec file.json] [--flink-version V] [--platform file.json] [--out dir]
+         Prints (or writes to <dir>/<tenant>.yaml) the tenant's Kubernetes manifests as multi-document YAML.
+  docs   Prints the tables of defaults, minimums, fixed settings and versions.
+
+Exit codes: 0 ok, 1 failure, 2 invalid input or usage.`;
+
+/** Runs the CLI and returns its exit code; output goes to the given streams so tests can read it. */
+export async function runCli(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'render':
+        return render(rest, out, err);
+      case 'versions':
+      case 'deploy':
+      case 'status':
+      case 'destroy':
+      case 'tenants':
+        return await runApiCommand(command, rest, out);
+      case 'docs':
+        out.write(`${settingsMarkdown()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+        out.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        err.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ApiCallError) {
+      err.write(formatApiError(error));
+      return error.status >= 500 ? 1 : 2;
+    }
+    if (error instanceof TypeError && /fetch failed/.test(error.message)) {
+      err.write(`Cannot reach the API: ${(error.cause as Error | undefined)?.message ?? error.message}\n`);
+      return 1;
+    }
+    if (error instanceof CliUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err.write(`${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+function render(args: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+  const { values } = parseArgs({
+    args: [...args],
+    strict: true,
+    options: {
+      tenant: { type: 'string' },
+      spec: { type: 'string' },
+      'flink-version': { type: 'string' },
+      platform: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const result = renderManifests({
+    tenant: values.tenant,
+    specFile: values.spec,
+    flinkVersion: values['flink-version'],
+    platformFile: values.platform,
+    out: values.out,
+  });
+  if (!result.ok) {
+    err.write(`Invalid input (${result.issues.length} issue${result.issues.length === 1 ? '' : 's'}):\n`);
+    err.write(`${formatIssues(result.issues)}\n`);
+    return 2;
+  }
+  if (result.file) err.write(`Wrote ${result.file}\n`);
+  else out.write(result.yaml);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -93,8 +93,8 @@ function flinkInternal(cluster: EffectiveCluster): NetworkPolicy {
 
 /** RPC, blob, data and metric query ports: the platform pins every one, so no port range is opened. */
 export function flinkInternalPorts(): V1NetworkPolicyPort[] {
-  return [PORTS.taskManagerData, PORTS.taskManagerRpc, PORTS.jobManagerRpc, PORTS.blob, PORTS.metricsQuery].map((port) =>
-    tcp(port),
+  return [PORTS.taskManagerData, PORTS.taskManagerRpc, PORTS.jobManagerRpc, PORTS.blob, PORTS.metricsQuery].map(
+    (port) => tcp(port),
   );
 }
 

@@ -1,9 +1,9 @@
+import type { ClusterSpec } from './cluster-spec.ts';
 import { buildEffectiveCluster } from './effective-cluster.ts';
 import type { ConfigEntry } from './flink-configuration.ts';
 import { COMPONENT_NAMES, haClusterId, haLocations, tenantNames } from './naming.ts';
 import type { PlatformSettings } from './platform.ts';
 import type { ActiveOperation, ClusterRecord, ClusterState, LastError, ObservedStatus } from './ports.ts';
-import type { ClusterSpec } from './cluster-spec.ts';
 import { FIXED_SIZES } from './sizing.ts';
 
 /** A resource kept while the cluster is destroyed, so a redeploy restores the jobs. */
@@ -18,7 +18,10 @@ export interface ClusterView {
   readonly state: ClusterState;
   readonly generation: number;
   readonly spec: ClusterSpec;
-  readonly flinkConfiguration: { readonly jobmanager: readonly ConfigEntry[]; readonly taskmanager: readonly ConfigEntry[] };
+  readonly flinkConfiguration: {
+    readonly jobmanager: readonly ConfigEntry[];
+    readonly taskmanager: readonly ConfigEntry[];
+  };
   readonly uiUrl: string;
   readonly zookeeperProxy: string;
   readonly zookeeperNamespace: string;

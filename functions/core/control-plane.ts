@@ -1,5 +1,6 @@
 import { FLINK_VERSIONS } from './catalog.ts';
 import { validateClusterSpec } from './cluster-spec.ts';
+import { type ClusterView, clusterView } from './cluster-view.ts';
 import { buildEffectiveCluster, type EffectiveCluster } from './effective-cluster.ts';
 import { FlinkplaneError, isFlinkplaneError, specError } from './errors.ts';
 import { FIXED_PREFIXES, FIXED_SETTINGS } from './fixed-settings.ts';
@@ -7,10 +8,10 @@ import { COMPONENT_NAMES, haClusterId, tenantNames } from './naming.ts';
 import type { PlatformSettings } from './platform.ts';
 import type {
   BucketStore,
+  Clock,
   ClusterRecord,
   ClusterState,
   ClusterStore,
-  Clock,
   KubeObject,
   KubernetesApplier,
   ObservedStatus,
@@ -26,10 +27,12 @@ import type {
 import { authorizeTenant, hashToken, newTenantToken, type Principal, requireOperator } from './principal.ts';
 import { FIXED_SIZES, SIZING_FIELDS } from './sizing.ts';
 import { validateTenantName } from './tenant-name.ts';
-import { type ClusterView, clusterView } from './cluster-view.ts';
 
 /** Builds a cluster's Kubernetes objects, grouped into stages applied in order. */
-export type ManifestRenderer = (cluster: EffectiveCluster, identity: ZooKeeperIdentity) => readonly (readonly KubeObject[])[];
+export type ManifestRenderer = (
+  cluster: EffectiveCluster,
+  identity: ZooKeeperIdentity,
+) => readonly (readonly KubeObject[])[];
 
 /** The world the workflow acts on, wired once per entry point. */
 export interface ControlPlaneDeps {
@@ -164,7 +167,12 @@ export class ControlPlane {
       spec,
       haEpoch,
       previousHaClusterIds,
-      operation: { kind: 'deploy', generation: (previous?.generation ?? 0) + 1, step: 'intent', leaseUntil: this.leaseUntil() },
+      operation: {
+        kind: 'deploy',
+        generation: (previous?.generation ?? 0) + 1,
+        step: 'intent',
+        leaseUntil: this.leaseUntil(),
+      },
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
       ...(previous?.deployedAt ? { deployedAt: previous.deployedAt } : {}),
@@ -214,11 +222,15 @@ export class ControlPlane {
   async purge(principal: Principal, tenant: string, confirm: unknown): Promise<{ tenant: string; purged: string[] }> {
     requireOperator(principal);
     if (confirm !== tenant) {
-      throw new FlinkplaneError('invalid_request', `Purging deletes every retained resource; confirm with confirm=${tenant}`, {
-        field: 'confirm',
-        value: confirm ?? null,
-        rule: 'equal to the tenant name',
-      });
+      throw new FlinkplaneError(
+        'invalid_request',
+        `Purging deletes every retained resource; confirm with confirm=${tenant}`,
+        {
+          field: 'confirm',
+          value: confirm ?? null,
+          rule: 'equal to the tenant name',
+        },
+      );
     }
     await this.requireTenant(tenant);
     const current = await this.deps.store.getCluster(tenant);
@@ -369,11 +381,17 @@ export class ControlPlane {
   /** Records a failed step and releases the lease, so a retry need not wait for it to expire. */
   private async recordFailure(current: Versioned<ClusterRecord>, kind: OperationKind, error: unknown): Promise<void> {
     if (isFlinkplaneError(error) && error.code === 'conflict') return;
-    const message = isFlinkplaneError(error) ? error.message : 'A platform dependency failed';
+    // Unknown errors are recorded as the API answers them: `internal`, without their text, which may hold internals.
+    const known = isFlinkplaneError(error);
     const operation = current.value.operation;
+    const step = operation?.step ?? 'intent';
     try {
       await this.record(current, {
-        lastError: { code: isFlinkplaneError(error) ? error.code : 'dependency_unavailable', message: `${kind}: ${message}`, at: this.now() },
+        lastError: {
+          code: known ? error.code : 'internal',
+          message: `${kind} failed after step "${step}": ${known ? error.message : 'unexpected error (logged)'}`,
+          at: this.now(),
+        },
         ...(operation ? { operation: { ...operation, leaseUntil: this.now() } } : {}),
       });
     } catch {
@@ -381,7 +399,10 @@ export class ControlPlane {
     }
   }
 
-  private async record(current: Versioned<ClusterRecord>, changes: Partial<ClusterRecord>): Promise<Versioned<ClusterRecord>> {
+  private async record(
+    current: Versioned<ClusterRecord>,
+    changes: Partial<ClusterRecord>,
+  ): Promise<Versioned<ClusterRecord>> {
     const value = withoutUndefined({ ...current.value, ...changes, updatedAt: this.now() }) as ClusterRecord;
     const version = await this.persist(value, current.version);
     return { value, version };
@@ -467,7 +488,11 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, action: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  action: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

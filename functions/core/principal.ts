@@ -2,7 +2,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FlinkplaneError } from './errors.ts';
 
 /** Who is calling: the platform operator, or one tenant that may act only on itself. */
-export type Principal = { readonly kind: 'operator'; readonly id: string } | { readonly kind: 'tenant'; readonly tenant: string };
+export type Principal =
+  | { readonly kind: 'operator'; readonly id: string }
+  | { readonly kind: 'tenant'; readonly tenant: string };
 
 /**
  * Refuses a principal acting on another tenant. The check runs before any lookup, so the answer is the same

@@ -24,7 +24,11 @@ Commands (API commands take --url/--token or FLINKPLANE_URL/FLINKPLANE_TOKEN, an
 Exit codes: 0 ok, 1 failure, 2 invalid input or usage.`;
 
 /** Runs the CLI and returns its exit code; output goes to the given streams so tests can read it. */
-export async function runCli(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {

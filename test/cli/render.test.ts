@@ -10,7 +10,12 @@ import { runCli } from '../../local/cli/main.ts';
 function capture() {
   let text = '';
   return {
-    stream: { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream,
+    stream: {
+      write(chunk: string) {
+        text += chunk;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
     text: () => text,
   };
 }

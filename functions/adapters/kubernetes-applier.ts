@@ -1,0 +1,265 @@
+import {
+  ApiException,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  loadYaml,
+  PatchStrategy,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { FlinkplaneError } from '../core/errors.ts';
+import { COMPONENT_NAMES } from '../core/naming.ts';
+import type { KubeObject, KubernetesApplier, ObservedStatus } from '../core/ports.ts';
+
+/** The one field manager under which the control plane owns the fields it applies. */
+export const FIELD_MANAGER = 'flinkplane';
+
+/** Kinds a tenant namespace can hold that destroy may delete; retained objects are skipped by their label. */
+const DESTROYABLE_KINDS: readonly (readonly [apiVersion: string, kind: string])[] = [
+  ['networking.k8s.io/v1', 'Ingress'],
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['apps/v1', 'Deployment'],
+  ['v1', 'Service'],
+  ['v1', 'ConfigMap'],
+  ['v1', 'Secret'],
+  ['v1', 'ServiceAccount'],
+  ['networking.k8s.io/v1', 'NetworkPolicy'],
+  ['v1', 'PersistentVolumeClaim'],
+];
+
+/** Waiting reasons that mean a pod will not become ready without a change. */
+const FAILING_REASONS = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CrashLoopBackOff',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
+
+export interface KubernetesApplierOptions {
+  /** The cluster's config; called per operation so EKS tokens can be refreshed. */
+  readonly kubeConfig: () => Promise<KubeConfig>;
+  /** Attempts per call for answers that may pass (429, 5xx, timeouts). @default 5 */
+  readonly attempts?: number;
+  /** First back-off delay; doubles each attempt. @default 50 ms */
+  readonly backoffMs?: number;
+  /** How long purge waits for a namespace to be gone. @default 60 s */
+  readonly namespaceDeletionTimeoutMs?: number;
+}
+
+/** Applies a tenant's objects with server-side apply through `@kubernetes/client-node`. */
+export function createKubernetesApplier(options: KubernetesApplierOptions): KubernetesApplier {
+  const attempts = options.attempts ?? 5;
+  const backoffMs = options.backoffMs ?? 50;
+  let cached: { config: KubeConfig; api: KubernetesObjectApi } | undefined;
+  const api = async () => {
+    const config = await options.kubeConfig();
+    if (cached?.config !== config) cached = { config, api: KubernetesObjectApi.makeApiClient(config) };
+    return cached.api;
+  };
+  const call = <T>(what: string, action: (client: KubernetesObjectApi) => Promise<T>) =>
+    retrying(what, attempts, backoffMs, async () => action(await api()));
+
+  return {
+    async apply(stages) {
+      for (const stage of stages) {
+        await Promise.all(
+          stage.map((object) =>
+            call(`apply ${describe(object)}`, (client) =>
+              client.patch(
+                toClientModel(object),
+                undefined,
+                undefined,
+                FIELD_MANAGER,
+                true,
+                PatchStrategy.ServerSideApply,
+              ),
+            ),
+          ),
+        );
+      }
+    },
+
+    async deleteNotRetained(tenant, namespace) {
+      const selector = `flinkplane.io/tenant=${tenant},flinkplane.io/retain-on-destroy=false`;
+      const deleted: string[] = [];
+      for (const [apiVersion, kind] of DESTROYABLE_KINDS) {
+        const list = await ignoreNotFound(
+          call(`list ${kind}`, (client) =>
+            client.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector),
+          ),
+        );
+        await Promise.all(
+          (list?.items ?? []).map(async (item) => {
+            const target = { apiVersion, kind, metadata: { name: item.metadata!.name!, namespace } };
+            await ignoreNotFound(
+              call(`delete ${kind} ${target.metadata.name}`, (client) =>
+                client.delete(target, undefined, undefined, undefined, undefined, 'Background'),
+              ),
+            );
+            deleted.push(`${kind}/${target.metadata.name}`);
+          }),
+        );
+      }
+      return deleted.sort();
+    },
+
+    async deleteNamespace(namespace) {
+      const target = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
+      await ignoreNotFound(call(`delete namespace ${namespace}`, (client) => client.delete(target)));
+      const deadline = Date.now() + (options.namespaceDeletionTimeoutMs ?? 60_000);
+      while (Date.now() < deadline) {
+        const found = await ignoreNotFound(call(`read namespace ${namespace}`, (client) => client.read(target)));
+        if (!found) return;
+        await sleep(100);
+      }
+      throw new FlinkplaneError(
+        'dependency_unavailable',
+        `Namespace ${namespace} is still terminating; retry the purge`,
+        {
+          namespace,
+        },
+      );
+    },
+
+    async observe(namespace) {
+      const read = (name: string) =>
+        ignoreNotFound(
+          call(`read deployment ${name}`, (client) =>
+            client.read<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } }),
+          ),
+        );
+      const [jobManager, taskManager] = await Promise.all([
+        read(COMPONENT_NAMES.jobManager),
+        read(COMPONENT_NAMES.taskManager),
+      ]);
+      const pods = await call('list pods', (client) => client.list<V1Pod>('v1', 'Pod', namespace));
+      return observation(jobManager, taskManager, pods.items);
+    },
+  };
+}
+
+function observation(
+  jobManager: V1Deployment | undefined,
+  taskManager: V1Deployment | undefined,
+  pods: readonly V1Pod[],
+): ObservedStatus {
+  const reasons: string[] = [];
+  for (const deployment of [jobManager, taskManager]) {
+    if (!deployment) continue;
+    const stalled = deployment.status?.conditions?.find(
+      (condition) => condition.type === 'Progressing' && condition.status === 'False',
+    );
+    if (stalled)
+      reasons.push(
+        `${deployment.metadata?.name}: ${stalled.reason ?? 'not progressing'} ${stalled.message ?? ''}`.trim(),
+      );
+  }
+  for (const pod of pods) {
+    for (const container of pod.status?.containerStatuses ?? []) {
+      const waiting = container.state?.waiting;
+      if (waiting?.reason && FAILING_REASONS.has(waiting.reason)) {
+        reasons.push(`pod ${pod.metadata?.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
+      }
+    }
+  }
+  const ready = (deployment: V1Deployment | undefined) =>
+    deployment && deployment.status?.observedGeneration === deployment.metadata?.generation
+      ? (deployment.status?.readyReplicas ?? 0)
+      : 0;
+  const missing = [!jobManager && COMPONENT_NAMES.jobManager, !taskManager && COMPONENT_NAMES.taskManager].filter(
+    Boolean,
+  );
+  const status: ObservedStatus = {
+    jobManagerReady: ready(jobManager) >= 1,
+    taskManagersReady: ready(taskManager),
+    taskManagersDesired: taskManager?.spec?.replicas ?? 0,
+    failed: reasons.length > 0,
+    ...(reasons.length > 0
+      ? { reason: [...new Set(reasons)].join('; ') }
+      : missing.length > 0
+        ? { reason: `missing: ${missing.join(', ')}` }
+        : {}),
+  };
+  return status;
+}
+
+/**
+ * client-node serializes its own model classes, whose field names differ from the wire names in places (a
+ * NetworkPolicy rule's `from` is `_from`): a plain object would lose those fields silently, and a NetworkPolicy rule
+ * without `from` admits every source. Loading the wire form through the client's YAML loader gives the models.
+ */
+function toClientModel(object: KubeObject): KubernetesObject {
+  return loadYaml<KubernetesObject>(JSON.stringify(object));
+}
+
+function describe(object: KubeObject): string {
+  return `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof ApiException) return error.code;
+  return undefined;
+}
+
+function isTransient(error: unknown): boolean {
+  const status = statusOf(error);
+  if (status === undefined) {
+    // Network failures (reset, refused, timed out) surface as plain errors from fetch.
+    return error instanceof Error;
+  }
+  return status === 429 || status >= 500;
+}
+
+async function retrying<T>(what: string, attempts: number, backoffMs: number, action: () => Promise<T>): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    try {
+      return await action();
+    } catch (error) {
+      lastError = error;
+      if (!isTransient(error) || attempt === attempts) break;
+      await sleep(backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
+    }
+  }
+  const status = statusOf(lastError);
+  if (status === 404) throw lastError;
+  const message = kubernetesMessage(lastError);
+  throw new FlinkplaneError(
+    isTransient(lastError) ? 'dependency_unavailable' : 'internal',
+    `Kubernetes refused to ${what}: ${message}`,
+    { status: status ?? null },
+    { cause: lastError },
+  );
+}
+
+function kubernetesMessage(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body = error.body as { message?: string } | string | undefined;
+    if (typeof body === 'object' && body?.message) return body.message;
+    if (typeof body === 'string') {
+      try {
+        return (JSON.parse(body) as { message?: string }).message ?? body.slice(0, 200);
+      } catch {
+        return body.slice(0, 200);
+      }
+    }
+    return `HTTP ${error.code}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function ignoreNotFound<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,74 @@
+import {
+  CreatePodIdentityAssociationCommand,
+  DeletePodIdentityAssociationCommand,
+  type EKSClient,
+  ListPodIdentityAssociationsCommand,
+  type PodIdentityAssociationSummary,
+} from '@aws-sdk/client-eks';
+import type { TenantAccess } from '../core/ports.ts';
+import { TENANT_TAG } from './s3-bucket-store.ts';
+
+export type PodIdentityAccessOptions = {
+  eks: EKSClient;
+  clusterName: string;
+  /** The tenant bucket role the pods assume; its policy scopes S3 access by the `flinkplane.io/tenant` session tag. */
+  roleArn: string;
+};
+
+/**
+ * Tenant pods reach their bucket through an EKS Pod Identity association of the tenant's service account with the
+ * bucket role. The association carries the tenant tag, which EKS passes on as a session tag.
+ */
+export function createPodIdentityAccess(options: PodIdentityAccessOptions): TenantAccess {
+  const { eks, clusterName, roleArn } = options;
+
+  async function associations(namespace: string, serviceAccount: string): Promise<PodIdentityAssociationSummary[]> {
+    const found: PodIdentityAssociationSummary[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await eks.send(
+        new ListPodIdentityAssociationsCommand({ clusterName, namespace, serviceAccount, nextToken }),
+      );
+      found.push(...(page.associations ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return found;
+  }
+
+  return {
+    async grant(tenant, namespace, serviceAccount) {
+      if ((await associations(namespace, serviceAccount)).length > 0) return;
+      try {
+        await eks.send(
+          new CreatePodIdentityAssociationCommand({
+            clusterName,
+            namespace,
+            serviceAccount,
+            roleArn,
+            tags: { [TENANT_TAG]: tenant },
+          }),
+        );
+      } catch (error) {
+        // A concurrent grant created it between our list and create.
+        if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+      }
+    },
+
+    async revoke(_tenant, namespace, serviceAccount) {
+      for (const association of await associations(namespace, serviceAccount)) {
+        if (!association.associationId) continue;
+        try {
+          await eks.send(
+            new DeletePodIdentityAssociationCommand({ clusterName, associationId: association.associationId }),
+          );
+        } catch (error) {
+          if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;
+        }
+      }
+    },
+
+    async hasAccess(_tenant, namespace, serviceAccount) {
+      return (await associations(namespace, serviceAccount)).length > 0;
+    },
+  };
+}

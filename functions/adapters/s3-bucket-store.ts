@@ -1,0 +1,275 @@
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  type CreateBucketCommandInput,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  HeadBucketCommand,
+  ListObjectsCommand,
+  ListObjectVersionsCommand,
+  type ObjectIdentifier,
+  PutBucketEncryptionCommand,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutPublicAccessBlockCommand,
+  type S3Client,
+  type S3ClientConfig,
+  type ServerSideEncryptionByDefault,
+} from '@aws-sdk/client-s3';
+import { FlinkplaneError } from '../core/errors.ts';
+import type { BucketStore } from '../core/ports.ts';
+
+/** S3 caps DeleteObjects at 1000 keys per request. */
+const DELETE_BATCH = 1000;
+
+export const TENANT_TAG = 'flinkplane.io/tenant';
+export const MANAGED_BY_TAG = 'flinkplane.io/managed-by';
+export const MANAGED_BY = 'flinkplane';
+
+/** The bucket operations an S3-compatible server may answer with "not implemented". */
+export type OptionalBucketOperation =
+  | 'PutBucketEncryption'
+  | 'PutPublicAccessBlock'
+  | 'PutBucketVersioning'
+  | 'PutBucketTagging'
+  | 'ListObjectVersions';
+
+export type S3BucketStoreOptions = {
+  client: S3Client;
+  /** Region for the bucket's location constraint; default none, which S3 reads as us-east-1. */
+  region?: string;
+  /** KMS key for default encryption; default SSE-S3 (AES256). */
+  kmsKeyId?: string;
+  /**
+   * Local mode only: skip a call the server answers with `NotImplemented` (HTTP 501) and record it in
+   * `unsupportedOperations()`. Default false: every error propagates, as it must against AWS.
+   */
+  tolerateUnsupported?: boolean;
+};
+
+export type S3BucketStore = BucketStore & {
+  /** The operations skipped so far because the server does not implement them, for the caller to report. */
+  unsupportedOperations(): readonly OptionalBucketOperation[];
+};
+
+/**
+ * Client settings for an S3-compatible endpoint such as s3rver: path-style addressing (no bucket subdomains on
+ * loopback) and checksums only where the API requires them, because s3rver stores streamed uploads with the SDK's
+ * default chunked checksum trailer as corrupted objects.
+ */
+export function s3ClientConfigForEndpoint(endpoint: string, region = 'us-east-1'): S3ClientConfig {
+  return {
+    endpoint,
+    region,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+/** The tenant buckets in S3 (or, locally, s3rver). */
+export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStore {
+  const { client } = options;
+  const tolerate = options.tolerateUnsupported ?? false;
+  const unsupported = new Set<OptionalBucketOperation>();
+
+  /** Runs an optional call; returns false when the server does not implement it and that is tolerated. */
+  async function optional(operation: OptionalBucketOperation, call: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (!tolerate || !isUnsupportedAnswer(operation, error)) throw error;
+      unsupported.add(operation);
+      return false;
+    }
+  }
+
+  async function bucketExists(name: string): Promise<boolean> {
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: name }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async function createBucket(name: string): Promise<void> {
+    const input: CreateBucketCommandInput = { Bucket: name };
+    // us-east-1 rejects an explicit location constraint.
+    if (options.region && options.region !== 'us-east-1') {
+      input.CreateBucketConfiguration = { LocationConstraint: options.region as BucketLocationConstraint };
+    }
+    try {
+      await client.send(new CreateBucketCommand(input));
+    } catch (error) {
+      // A retry after a crash between create and configure finds its own bucket.
+      if (errorName(error) !== 'BucketAlreadyOwnedByYou') throw error;
+    }
+  }
+
+  async function deleteBatch(name: string, objects: ObjectIdentifier[]): Promise<void> {
+    for (let start = 0; start < objects.length; start += DELETE_BATCH) {
+      const batch = objects.slice(start, start + DELETE_BATCH);
+      const result = await client.send(
+        new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: batch, Quiet: true } }),
+      );
+      const failed = result.Errors ?? [];
+      if (failed.length > 0) {
+        const first = failed[0];
+        throw new FlinkplaneError(
+          'internal',
+          `Could not delete ${failed.length} object(s) from bucket ${name}, e.g. ${first?.Key}: ${first?.Code} ${first?.Message}`,
+          { bucket: name, failed: failed.length, key: first?.Key, s3Code: first?.Code },
+        );
+      }
+    }
+  }
+
+  async function deleteAllVersions(name: string): Promise<boolean> {
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    do {
+      let page: Awaited<ReturnType<typeof listVersions>>;
+      try {
+        page = await listVersions(name, keyMarker, versionIdMarker);
+      } catch (error) {
+        if (!tolerate || !isUnsupportedAnswer('ListObjectVersions', error)) throw error;
+        unsupported.add('ListObjectVersions');
+        return false;
+      }
+      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((entry) => ({
+        Key: entry.Key,
+        VersionId: entry.VersionId,
+      }));
+      await deleteBatch(name, objects);
+      if (!page.IsTruncated) return true;
+      keyMarker = page.NextKeyMarker;
+      versionIdMarker = page.NextVersionIdMarker;
+    } while (keyMarker !== undefined);
+    return true;
+  }
+
+  function listVersions(name: string, keyMarker?: string, versionIdMarker?: string) {
+    return client.send(
+      new ListObjectVersionsCommand({
+        Bucket: name,
+        MaxKeys: DELETE_BATCH,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+      }),
+    );
+  }
+
+  /**
+   * Where object versions cannot be listed, deletes the current objects. Pages with ListObjects (v1) markers rather than
+   * ListObjectsV2 continuation tokens: s3rver 3.7 makes those with DES, which OpenSSL 3 (Node 17+) refuses, so every
+   * truncated ListObjectsV2 page answers 500 there.
+   */
+  async function deleteAllObjects(name: string): Promise<void> {
+    let marker: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsCommand({ Bucket: name, MaxKeys: DELETE_BATCH, Marker: marker }));
+      const keys = (page.Contents ?? []).map((entry) => entry.Key).filter((key) => key !== undefined);
+      await deleteBatch(
+        name,
+        keys.map((key) => ({ Key: key })),
+      );
+      // Without a delimiter S3 leaves NextMarker out; the last key listed is the marker then.
+      marker = page.IsTruncated ? (page.NextMarker ?? keys.at(-1)) : undefined;
+    } while (marker !== undefined);
+  }
+
+  return {
+    bucketExists,
+
+    async ensureBucket(name, tenant) {
+      if (!(await bucketExists(name))) await createBucket(name);
+      // Every setting is written on every call, so a retry repairs a bucket configured halfway.
+      const encryption: ServerSideEncryptionByDefault = options.kmsKeyId
+        ? { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: options.kmsKeyId }
+        : { SSEAlgorithm: 'AES256' };
+      await optional('PutBucketEncryption', () =>
+        client.send(
+          new PutBucketEncryptionCommand({
+            Bucket: name,
+            ServerSideEncryptionConfiguration: {
+              Rules: [{ ApplyServerSideEncryptionByDefault: encryption, BucketKeyEnabled: !!options.kmsKeyId }],
+            },
+          }),
+        ),
+      );
+      await optional('PutPublicAccessBlock', () =>
+        client.send(
+          new PutPublicAccessBlockCommand({
+            Bucket: name,
+            PublicAccessBlockConfiguration: {
+              BlockPublicAcls: true,
+              IgnorePublicAcls: true,
+              BlockPublicPolicy: true,
+              RestrictPublicBuckets: true,
+            },
+          }),
+        ),
+      );
+      await optional('PutBucketVersioning', () =>
+        client.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } })),
+      );
+      await optional('PutBucketTagging', () =>
+        client.send(
+          new PutBucketTaggingCommand({
+            Bucket: name,
+            Tagging: {
+              TagSet: [
+                { Key: TENANT_TAG, Value: tenant },
+                { Key: MANAGED_BY_TAG, Value: MANAGED_BY },
+              ],
+            },
+          }),
+        ),
+      );
+    },
+
+    async deleteBucket(name) {
+      if (!(await bucketExists(name))) return;
+      if (!(await deleteAllVersions(name))) await deleteAllObjects(name);
+      try {
+        await client.send(new DeleteBucketCommand({ Bucket: name }));
+      } catch (error) {
+        if (errorName(error) !== 'NoSuchBucket') throw error;
+      }
+    },
+
+    unsupportedOperations: () => [...unsupported],
+  };
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
+  return metadata?.httpStatusCode;
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = errorName(error);
+  return name === 'NotFound' || name === 'NoSuchBucket' || httpStatus(error) === 404;
+}
+
+/**
+ * Whether an answer means the server lacks the operation rather than that the call failed. `NotImplemented` (501) is
+ * the S3 way; s3rver 3.7 also routes two subresources it does not know to other handlers: `GET ?versions` answers
+ * `MethodNotAllowed` (405) and `PUT ?versioning` reaches CreateBucket and answers `BucketAlreadyExists` (409), an
+ * answer AWS never gives to PutBucketVersioning.
+ */
+function isUnsupportedAnswer(operation: OptionalBucketOperation, error: unknown): boolean {
+  const name = errorName(error);
+  const status = httpStatus(error);
+  if (name === 'NotImplemented' || status === 501) return true;
+  if (operation === 'ListObjectVersions') return name === 'MethodNotAllowed' || status === 405;
+  if (operation === 'PutBucketVersioning') return name === 'BucketAlreadyExists';
+  return false;
+}

@@ -1,0 +1,3 @@
+export async function handler() {
+  throw new Error('not wired yet');
+}

@@ -1,0 +1,31 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HttpRequest, HttpResponse } from './http-types.ts';
+
+/** An API Gateway HTTP API (payload 2.0) event as the router's request; JWT claims come verified by the authorizer. */
+export function fromApiGatewayEvent(event: APIGatewayProxyEventV2WithJWTAuthorizer): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  if (event.cookies?.length) headers.cookie = event.cookies.join('; ');
+  const body =
+    event.body === undefined
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
+    headers,
+    query: { ...(event.queryStringParameters ?? {}) },
+    ...(body === undefined ? {} : { body }),
+    ...(claims ? { claims } : {}),
+    requestId: event.requestContext.requestId,
+  };
+}
+
+export function toApiGatewayResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: response.status, headers: { ...response.headers }, body: response.body, isBase64Encoded: false };
+}

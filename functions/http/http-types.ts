@@ -1,0 +1,18 @@
+/** A request as the router sees it, whichever door it came through (API Gateway, the local server, a test). */
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  /** Verified JWT claims, when API Gateway's authorizer already checked the token. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  readonly requestId?: string;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}

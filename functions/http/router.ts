@@ -1,0 +1,198 @@
+import type { ControlPlane } from '../core/control-plane.ts';
+import { FlinkplaneError } from '../core/errors.ts';
+import type { Principal } from '../core/principal.ts';
+import type { Authenticator } from './authenticator.ts';
+import { type ErrorLogger, errorResponse } from './errors.ts';
+import type { HttpRequest, HttpResponse } from './http-types.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { ListQuerySchema, PurgeQuerySchema, RegisterTenantSchema } from './schemas.ts';
+
+/** Bodies over this size are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface RouterOptions {
+  readonly controlPlane: ControlPlane;
+  readonly authenticate: Authenticator;
+  readonly log: ErrorLogger;
+  /** Extra facts for `/healthz`, e.g. which stores the local control plane runs on. */
+  readonly health?: () => Promise<Record<string, unknown>>;
+}
+
+type Handler = (context: {
+  request: HttpRequest;
+  params: Record<string, string>;
+  principal: Principal;
+}) => Promise<Reply>;
+type PublicHandler = (request: HttpRequest) => Promise<Reply>;
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+  readonly handle: Handler | PublicHandler;
+  readonly public: boolean;
+}
+
+/** The API's routes; the same router serves the Lambda handler and the local server. */
+export function createRouter(options: RouterOptions): (request: HttpRequest) => Promise<HttpResponse> {
+  const { controlPlane: plane } = options;
+  const routes: Route[] = [];
+  const route = (method: string, path: string, handle: Handler) => routes.push(compile(method, path, handle, false));
+  const publicRoute = (method: string, path: string, handle: PublicHandler) =>
+    routes.push(compile(method, path, handle, true));
+
+  publicRoute('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', ...(await options.health?.()) } }));
+  publicRoute('GET', '/openapi.json', async () => ({ status: 200, body: buildOpenApiDocument() }));
+  route('GET', '/v1/flink-versions', async () => ({ status: 200, body: plane.versions() }));
+  route('PUT', '/v1/tenants/{tenant}/flink-cluster', async ({ request, params, principal }) => ({
+    status: 202,
+    body: await plane.deploy(principal, params.tenant!, jsonBody(request, {})),
+  }));
+  route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ params, principal }) => ({
+    status: 200,
+    body: await plane.status(principal, params.tenant!),
+  }));
+  route('DELETE', '/v1/tenants/{tenant}/flink-cluster', async ({ params, principal }) => ({
+    status: 202,
+    body: await plane.destroy(principal, params.tenant!),
+  }));
+  route('GET', '/v1/flink-clusters', async ({ request, principal }) => {
+    const query = parseQuery(ListQuerySchema, request);
+    return { status: 200, body: await plane.listClusters(principal, query.limit, query.cursor) };
+  });
+  route('GET', '/v1/tenants', async ({ request, principal }) => {
+    const query = parseQuery(ListQuerySchema, request);
+    return { status: 200, body: await plane.listTenants(principal, query.limit, query.cursor) };
+  });
+  route('POST', '/v1/tenants', async ({ request, principal }) => {
+    const parsed = RegisterTenantSchema.safeParse(jsonBody(request, undefined));
+    if (!parsed.success) throw invalidRequest('body', parsed.error.issues.map((issue) => issue.message).join('; '));
+    return { status: 201, body: await plane.registerTenant(principal, parsed.data.name) };
+  });
+  route('DELETE', '/v1/tenants/{tenant}', async ({ request, params, principal }) => {
+    if (principal.kind !== 'operator')
+      throw new FlinkplaneError('forbidden', 'Purging is for the platform operator only');
+    const query = parseQuery(PurgeQuerySchema, request);
+    return { status: 200, body: await plane.purge(principal, params.tenant!, query.confirm) };
+  });
+  route('GET', '/v1/auth/flink-ui', async ({ request, principal }) => {
+    // ingress-nginx's auth-url: 2xx lets the request through to the tenant's Flink UI, 401/403 stop it.
+    const tenant = request.query.tenant;
+    if (!tenant) throw invalidRequest('tenant', 'the query parameter tenant is required');
+    if (principal.kind === 'tenant' && principal.tenant !== tenant) {
+      throw new FlinkplaneError('forbidden', "You may open only your own tenant's Flink UI", { tenant });
+    }
+    return { status: 204, body: undefined };
+  });
+
+  return async (request) => {
+    try {
+      const path = request.path.length > 1 ? request.path.replace(/\/+$/, '') : request.path;
+      const matching = routes
+        .map((candidate) => ({ candidate, match: candidate.pattern.exec(path) }))
+        .filter((entry) => entry.match);
+      if (matching.length === 0) {
+        throw new FlinkplaneError('not_found', `There is no route ${request.path}`, { path: request.path });
+      }
+      const found = matching.find((entry) => entry.candidate.method === request.method);
+      if (!found) {
+        const allow = matching.map((entry) => entry.candidate.method);
+        throw new FlinkplaneError('method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
+          allow,
+        });
+      }
+      const params = Object.fromEntries(
+        found.candidate.params.map((name, index) => [name, decodeURIComponent(found.match![index + 1]!)]),
+      );
+      const reply = found.candidate.public
+        ? await (found.candidate.handle as PublicHandler)(request)
+        : await (found.candidate.handle as Handler)({
+            request,
+            params,
+            principal: await options.authenticate(request),
+          });
+      return respond(reply);
+    } catch (error) {
+      return withSecurityHeaders(errorResponse(error, options.log, request.requestId));
+    }
+  };
+}
+
+function compile(method: string, path: string, handle: Handler | PublicHandler, isPublic: boolean): Route {
+  const params: string[] = [];
+  const source = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { method, pattern: new RegExp(`^${source}$`), params, handle, public: isPublic };
+}
+
+function respond(reply: Reply): HttpResponse {
+  if (reply.body === undefined) return withSecurityHeaders({ status: reply.status, headers: {}, body: '' });
+  return withSecurityHeaders({
+    status: reply.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(reply.body),
+  });
+}
+
+function withSecurityHeaders(response: HttpResponse): HttpResponse {
+  return {
+    ...response,
+    headers: { ...response.headers, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+  };
+}
+
+function jsonBody(request: HttpRequest, empty: unknown): unknown {
+  const body = request.body ?? '';
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    throw new FlinkplaneError('payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`, {
+      limit: MAX_BODY_BYTES,
+    });
+  }
+  if (body.trim() === '') {
+    if (empty === undefined) throw invalidRequest('body', 'a JSON body is required');
+    return empty;
+  }
+  const contentType = request.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new FlinkplaneError('unsupported_media_type', 'Send the body as application/json', {
+      contentType: contentType || null,
+    });
+  }
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (error) {
+    throw invalidRequest('body', `the body is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function parseQuery<T>(
+  schema: {
+    safeParse(
+      input: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  request: HttpRequest,
+): T {
+  const query = Object.fromEntries(Object.entries(request.query).filter(([, value]) => value !== undefined));
+  const parsed = schema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    field: issue.path.join('.') || 'query',
+    message: issue.message,
+  }));
+  throw new FlinkplaneError(
+    'invalid_request',
+    `Invalid query: ${issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ')}`,
+    { issues },
+  );
+}
+
+function invalidRequest(field: string, message: string): FlinkplaneError {
+  return new FlinkplaneError('invalid_request', `Invalid ${field}: ${message}`, { field });
+}

@@ -1,0 +1,58 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FlinkplaneError } from '../functions/core/errors.ts';
+import { type ErrorLogger, errorResponse } from '../functions/http/errors.ts';
+import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts';
+import { MAX_BODY_BYTES } from '../functions/http/router.ts';
+
+export type RequestHandler = (request: HttpRequest) => Promise<HttpResponse>;
+/** Serves non-API paths (the console's static files); answers undefined to fall through to the API. */
+export type StaticHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/** A Node HTTP server in front of the router, so the local control plane answers exactly as the Lambda does. */
+export function createHttpServer(handle: RequestHandler, log: ErrorLogger, serveStatic?: StaticHandler): Server {
+  return createServer((request, response) => {
+    if (serveStatic?.(request, response)) return;
+    void readBody(request)
+      .then((body) => handle(toHttpRequest(request, body)))
+      .catch((error: unknown) => errorResponse(error, log))
+      .then((result) => {
+        response.writeHead(result.status, result.headers);
+        response.end(result.body);
+      });
+  });
+}
+
+function toHttpRequest(request: IncomingMessage, body: string): HttpRequest {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = value;
+  return { method: request.method ?? 'GET', path: url.pathname, headers, query, ...(body ? { body } : {}) };
+}
+
+/** Reads the body, stopping at the limit so an oversized upload cannot fill memory. */
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(
+          new FlinkplaneError('payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`, {
+            limit: MAX_BODY_BYTES,
+          }),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}

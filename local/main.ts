@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { serveConsole } from './console-files.ts';
+import { createHttpServer } from './http-server.ts';
+import { startLocalControlPlane } from './local-control-plane.ts';
+
+/** `npm start`: the API and the console on one port, on embedded stores kept in the data dir. */
+async function main(): Promise<void> {
+  const dataDir = resolve(process.env.FLINKPLANE_DATA_DIR ?? '.flinkplane');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const port = Number(process.env.PORT ?? 8080);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const adminToken = process.env.FLINKPLANE_ADMIN_TOKEN ?? keptSecret(join(dataDir, 'admin-token'));
+  const platformKey = keptSecret(join(dataDir, 'platform-key'));
+  const kubeconfigPath = process.env.FLINKPLANE_KUBECONFIG ?? process.env.KUBECONFIG;
+
+  let kubeConfig: KubeConfig | undefined;
+  if (kubeconfigPath) {
+    kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kubeconfigPath);
+  }
+  const local = await startLocalControlPlane({
+    dataDir,
+    adminToken,
+    platformKey,
+    platform: { domain: process.env.FLINKPLANE_DOMAIN ?? 'flink.localhost' },
+    ...(kubeConfig ? { kubeConfig } : {}),
+  });
+  let standinKubeconfig: string | undefined;
+  if (local.kube) {
+    standinKubeconfig = join(dataDir, 'kubeconfig');
+    writeFileSync(standinKubeconfig, local.kube.kubeconfigYaml(), { mode: 0o600 });
+  }
+
+  const log = (message: string, context: Record<string, unknown>) =>
+    console.error(JSON.stringify({ level: 'error', message, ...context }));
+  const server = createHttpServer(local.handle, log, serveConsole);
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolveListen);
+  });
+
+  const health = (await local.health()).components as Record<
+    string,
+    { runsOn?: string; hint?: string; status: string }
+  >;
+  const lines = [
+    `Flinkplane is running at http://${host}:${port}  (console and API; OpenAPI at /openapi.json)`,
+    `Operator token: ${adminToken}${process.env.FLINKPLANE_ADMIN_TOKEN ? ' (from FLINKPLANE_ADMIN_TOKEN)' : ` (kept in ${join(dataDir, 'admin-token')})`}`,
+    `Data dir:       ${dataDir}`,
+    ...Object.entries(health).map(
+      ([name, part]) => `${`${name}:`.padEnd(16)}${part.status === 'ok' ? part.runsOn : `UNAVAILABLE — ${part.hint}`}`,
+    ),
+    ...(standinKubeconfig
+      ? [`kubeconfig:     ${standinKubeconfig}  (kubectl --kubeconfig ${standinKubeconfig} get deployments -A)`]
+      : []),
+  ];
+  console.log(lines.join('\n'));
+
+  // The reconciler runs on a schedule in AWS; locally it sweeps every second, never two sweeps at once.
+  let sweeping = false;
+  const reconciler = setInterval(
+    () => {
+      if (sweeping) return;
+      sweeping = true;
+      local.plane
+        .reconcile()
+        .catch((error: unknown) => log('reconcile failed', { error: String(error) }))
+        .finally(() => {
+          sweeping = false;
+        });
+    },
+    Number(process.env.FLINKPLANE_RECONCILE_MS ?? 1000),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(reconciler);
+    console.log(`\n${signal}: stopping…`);
+    server.closeAllConnections();
+    server.close();
+    await local.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** A secret generated on first start and kept (mode 0600) so a restart keeps it. */
+function keptSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+await main();

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ export type ZooKeeperServer = {
   /** `127.0.0.1:<port>`, for clients. */
   connectString: string;
   dataDir: string;
+  /** The JVM's process id, e.g. to read its CPU time. */
+  pid: number | undefined;
   /** Stops the server and removes the data directory when it was created here. */
   stop(): Promise<void>;
 };
@@ -50,6 +52,7 @@ export async function startZooKeeperServer(options: ZooKeeperServerOptions = {})
   if (!isZooKeeperInstalled()) throw new Error(ZOOKEEPER_INSTALL_HINT);
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flinkplane-zk-')));
+  await mkdir(dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
   const configPath = join(dataDir, 'zoo.cfg');
   await writeFile(configPath, serverConfig(dataDir, port));
@@ -91,7 +94,7 @@ export async function startZooKeeperServer(options: ZooKeeperServerOptions = {})
     await stop();
     throw error;
   }
-  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, stop };
+  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, pid: child.pid, stop };
 }
 
 /** Sends a four-letter word and resolves with the whole answer; rejects on timeout. */

@@ -85,8 +85,7 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
       const timer = setTimeout(() => {
         forget();
         client.removeAllListeners();
-        // Closing stops the reconnect loop; connect() below has opened a socket by now, which close() needs.
-        client.close();
+        shutdown(client);
         reject(
           new FlinkplaneError(
             'dependency_unavailable',
@@ -104,7 +103,7 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
     // An expired session cannot be used again; the next call opens a new one.
     client.on('expired', () => {
       forget();
-      client.close();
+      shutdown(client);
     });
     connecting = attempt;
     return attempt;
@@ -264,5 +263,18 @@ async function guard<T>(action: string, chroot: string, run: () => Promise<T>): 
       { chroot, zookeeperError: name },
       { cause: error },
     );
+  }
+}
+
+/**
+ * Closes a client, stopping its reconnect loop. node-zookeeper-client writes the close request straight to its socket
+ * and throws when it has none yet (the server never answered), which would crash the process from a timer.
+ */
+function shutdown(client: ZkClient): void {
+  const manager = (client as unknown as { connectionManager?: { socket?: unknown } }).connectionManager;
+  try {
+    if (manager?.socket) client.close();
+  } catch {
+    // Best effort: a half-open client has nothing left to release.
   }
 }

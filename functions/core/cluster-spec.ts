@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_FLINK_VERSION, FLINK_VERSIONS, findFlinkVersion } from './catalog.ts';
 import type { Issue } from './errors.ts';
 import { checkFixedSettings } from './fixed-settings.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BUCKET_PREFIX_MAX_LENGTH } from './tenant-name.ts';
 
 /** How the Flink UI vhost is authenticated: a shared AWS ALB with OIDC, or ingress-nginx with an external auth URL. */

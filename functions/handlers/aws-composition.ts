@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { KubeConfig } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { renderManifestStages } from '../../cluster-templates/manifest-renderer.ts';
 import { createDynamoDbClusterStore } from '../adapters/dynamodb-cluster-store.ts';
 import { createEksConnection } from '../adapters/eks-connection.ts';
@@ -29,7 +29,13 @@ export const environment = parseLambdaEnvironment();
 const region = environment.AWS_REGION;
 const credentials = defaultProvider();
 const dynamo = new DynamoDBClient({ region });
-const s3 = new S3Client({ region });
+const s3Compatible = environment.S3_COMPATIBLE_STORE === 'true';
+const s3 = new S3Client({
+  region,
+  ...(s3Compatible
+    ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+    : {}),
+});
 const eks = new EKSClient({ region });
 const secretsManager = new SecretsManagerClient({ region });
 
@@ -54,7 +60,7 @@ async function build(): Promise<ControlPlane> {
   return new ControlPlane({
     platform: environment.platform,
     store: createDynamoDbClusterStore({ client: dynamo, tableName: environment.CLUSTER_TABLE }),
-    buckets: createS3BucketStore({ client: s3, region }),
+    buckets: createS3BucketStore({ client: s3, region, tolerateUnsupported: s3Compatible }),
     zookeeper: createZooKeeperNamespaces({
       connectString: environment.ZOOKEEPER_CONNECT,
       adminIdentity: platformSecret.zookeeperAdmin,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type PlatformSettings, PlatformSettingsSchema } from '../core/platform.ts';
 
 const EnvironmentSchema = z.object({
@@ -12,6 +12,11 @@ const EnvironmentSchema = z.object({
   AUTH_TENANT_CLAIM: z.string().default('custom:tenant'),
   AUTH_OPERATOR_CLAIM: z.string().default('cognito:groups'),
   AUTH_OPERATOR_VALUE: z.string().default('flinkplane-operators'),
+  /**
+   * `true` for an S3-compatible object store (MinIO, s3rver) reached through `AWS_ENDPOINT_URL_S3`: path-style
+   * addressing, and bucket settings the store does not implement are skipped and reported instead of failing.
+   */
+  S3_COMPATIBLE_STORE: z.enum(['true', 'false']).default('false'),
 });
 
 export interface LambdaEnvironment extends Omit<z.infer<typeof EnvironmentSchema>, 'PLATFORM_SETTINGS'> {

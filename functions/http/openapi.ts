@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HTTP_STATUS_BY_CODE } from './errors.ts';
 import {
   ClusterSpecInputSchema,

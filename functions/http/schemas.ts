@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES } from '../core/errors.ts';
 import { CLUSTER_STATES } from '../core/ports.ts';
 

@@ -1,0 +1,117 @@
+import type {
+  Catalog,
+  ClusterSpecInput,
+  ClusterView,
+  ErrorBody,
+  Health,
+  Issue,
+  Page,
+  PurgeResult,
+  RegisteredTenant,
+  TenantSummary,
+} from './api-types.ts';
+
+/** An answer other than 2xx, with the API's error code and details; `network` when there was no answer at all. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(status: number, code: string, message: string, details: Readonly<Record<string, unknown>> = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The validation findings of `invalid_cluster_spec`, `fixed_setting` or `invalid_request`, if any. */
+  get issues(): readonly Issue[] {
+    const issues = this.details.issues;
+    return Array.isArray(issues) ? issues.filter(isIssue) : [];
+  }
+}
+
+function isIssue(value: unknown): value is Issue {
+  return typeof value === 'object' && value !== null && typeof (value as Issue).message === 'string';
+}
+
+/** The typed client of the Flinkplane API; every console action is exactly one of these calls. */
+export class ApiClient {
+  private readonly token: string;
+
+  constructor(token: string) {
+    this.token = token;
+  }
+
+  catalog(): Promise<Catalog> {
+    return this.request('GET', '/v1/flink-versions');
+  }
+
+  cluster(tenant: string): Promise<ClusterView> {
+    return this.request('GET', clusterPath(tenant));
+  }
+
+  deploy(tenant: string, spec: ClusterSpecInput): Promise<ClusterView> {
+    return this.request('PUT', clusterPath(tenant), spec);
+  }
+
+  destroy(tenant: string): Promise<ClusterView> {
+    return this.request('DELETE', clusterPath(tenant));
+  }
+
+  tenants(limit: number, cursor?: string): Promise<Page<TenantSummary>> {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+    return this.request('GET', `/v1/tenants?${query}`);
+  }
+
+  registerTenant(name: string): Promise<RegisteredTenant> {
+    return this.request('POST', '/v1/tenants', { name });
+  }
+
+  purgeTenant(tenant: string, confirm: string): Promise<PurgeResult> {
+    const query = new URLSearchParams({ purge: 'true', confirm });
+    return this.request('DELETE', `/v1/tenants/${encodeURIComponent(tenant)}?${query}`);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return send<T>(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  }
+}
+
+/** `GET /healthz`, public. */
+export function fetchHealth(): Promise<Health> {
+  return send<Health>('/healthz', { method: 'GET', headers: { accept: 'application/json' } });
+}
+
+function clusterPath(tenant: string): string {
+  return `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`;
+}
+
+async function send<T>(path: string, init: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, cache: 'no-store', credentials: 'omit' });
+  } catch {
+    throw new ApiError(0, 'network', 'The control plane did not answer; check your connection');
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (response.ok) return parsed as T;
+  const error = (parsed as Partial<ErrorBody> | undefined)?.error;
+  if (error && typeof error.code === 'string') {
+    throw new ApiError(response.status, error.code, error.message, error.details ?? {});
+  }
+  throw new ApiError(
+    response.status,
+    'http_error',
+    `The control plane answered ${response.status} ${response.statusText}`,
+  );
+}

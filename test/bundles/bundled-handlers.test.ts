@@ -13,6 +13,7 @@ import { S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../local/s3-serve
 import { startZooKeeperServer, type ZooKeeperServer } from '../../local/zookeeper-server.ts';
 import { type EksApiStandin, startEksApiStandin } from '../adapters/eks-api-standin.ts';
 import { apiGatewayEvent } from '../support/api-gateway-event.ts';
+import { startCloudFormationResponseReceiver } from '../support/cloudformation-response-receiver.ts';
 import { startSecretsManagerStandin } from '../support/secrets-manager-standin.ts';
 import { selfSignedCertificate } from '../support/self-signed-certificate.ts';
 
@@ -36,7 +37,8 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
   const tls = selfSignedCertificate();
 
   beforeAll(async () => {
-    for (const name of ['api', 'reconciler'] as const) bundles.set(name, (await bundleHandler(name, outDir)).file);
+    for (const name of ['api', 'reconciler', 'flink-cluster-resource'] as const)
+      bundles.set(name, (await bundleHandler(name, outDir)).file);
     [dynamo, s3, zookeeper, kube] = await Promise.all([
       startDynamoDb(),
       startS3({ directory: s3Dir }),
@@ -132,13 +134,111 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
     expect(eks.associations.map((association) => association.namespace)).toEqual(['tenant-acme']);
   });
 
+  it('creates, updates and deletes Custom::FlinkCluster through the bundled provider and the same workflow', async () => {
+    const responses = await startCloudFormationResponseReceiver();
+    try {
+      const base = {
+        ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:flinkplane-flink-cluster-resource',
+        StackId: 'arn:aws:cloudformation:eu-west-1:111111111111:stack/tenant-gamma/1',
+        LogicalResourceId: 'Flink',
+        ResourceType: 'Custom::FlinkCluster',
+      };
+      const properties = (spec: object) => ({
+        ServiceToken: base.ServiceToken,
+        Tenant: 'gamma',
+        Spec: JSON.stringify(spec),
+      });
+      await invoke('api', [apiGatewayEvent('POST', '/v1/tenants', { claims: operator, body: { name: 'gamma' } })]);
+      const invalid = await invoke('flink-cluster-resource', [
+        {
+          ...base,
+          RequestType: 'Create',
+          RequestId: 'r0',
+          ResponseURL: responses.url('r0'),
+          ResourceProperties: properties({ taskManager: { memoryMB: 512 } }),
+        },
+      ]);
+      expect(invalid[0]).toMatchObject({ Status: 'FAILED' });
+      expect(responses.received.get('r0')).toMatchObject({
+        Status: 'FAILED',
+        Reason: expect.stringContaining(
+          'invalid_cluster_spec: The cluster spec is invalid: taskManager.memoryMB is 512 MB; the minimum is 1024 MB',
+        ),
+      });
+
+      await invoke('flink-cluster-resource', [
+        {
+          ...base,
+          RequestType: 'Create',
+          RequestId: 'r1',
+          ResponseURL: responses.url('r1'),
+          ResourceProperties: properties({}),
+        },
+        {
+          ...base,
+          RequestType: 'Update',
+          RequestId: 'r2',
+          ResponseURL: responses.url('r2'),
+          PhysicalResourceId: 'flinkplane:flink-cluster:gamma',
+          ResourceProperties: properties({ taskManager: { instances: 3 } }),
+          OldResourceProperties: properties({}),
+        },
+      ]);
+      expect(responses.received.get('r1')).toMatchObject({
+        Status: 'SUCCESS',
+        PhysicalResourceId: 'flinkplane:flink-cluster:gamma',
+        Data: {
+          UiUrl: 'https://flink-cluster-ui-gamma.flink.example.com',
+          HaClusterId: 'gamma-ha1',
+          BucketName: 'flinkplane-gamma',
+        },
+      });
+      expect(responses.received.get('r2')).toMatchObject({ Status: 'SUCCESS' });
+      const taskManagers = kube
+        .objects()
+        .find(
+          (object) =>
+            object.kind === 'Deployment' &&
+            object.metadata.namespace === 'tenant-gamma' &&
+            object.metadata.name === 'flink-cluster-taskmanager',
+        ) as { spec: { replicas: number } } | undefined;
+      expect(taskManagers?.spec.replicas).toBe(3);
+
+      await invoke('flink-cluster-resource', [
+        {
+          ...base,
+          RequestType: 'Delete',
+          RequestId: 'r3',
+          ResponseURL: responses.url('r3'),
+          PhysicalResourceId: 'flinkplane:flink-cluster:gamma',
+          ResourceProperties: properties({ taskManager: { instances: 3 } }),
+        },
+      ]);
+      expect(responses.received.get('r3')).toMatchObject({ Status: 'SUCCESS' });
+      const [status] = (await invoke('api', [
+        apiGatewayEvent('GET', '/v1/tenants/gamma/flink-cluster', { claims: operator }),
+      ])) as {
+        body: string;
+      }[];
+      expect(JSON.parse(status!.body)).toMatchObject({ state: 'DESTROYED', generation: 3 });
+      expect(
+        kube
+          .objects()
+          .some((object) => object.kind === 'PersistentVolumeClaim' && object.metadata.namespace === 'tenant-gamma'),
+      ).toBe(true);
+    } finally {
+      await responses.stop();
+    }
+  });
+
   it('brings the cluster to RUNNING from the bundled reconciler handler', async () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const [summary] = (await invoke('reconciler', [{ source: 'aws.events', 'detail-type': 'Scheduled Event' }])) as {
       checked: number;
       changed: number;
     }[];
-    expect(summary).toMatchObject({ checked: 1, changed: 1 });
+    expect(summary).toMatchObject({ checked: 2, failed: 0 });
+    expect(summary!.changed).toBeGreaterThanOrEqual(1);
     const [status] = (await invoke('api', [
       apiGatewayEvent('GET', '/v1/tenants/acme/flink-cluster', { claims: acme }),
     ])) as {

@@ -17,7 +17,9 @@ export type PodIdentityAccessOptions = {
 
 /**
  * Tenant pods reach their bucket through an EKS Pod Identity association of the tenant's service account with the
- * bucket role. The association carries the tenant tag, which EKS passes on as a session tag.
+ * bucket role. EKS sets the session tags itself (`kubernetes-namespace`, `kubernetes-service-account`, …); the role's
+ * policy scopes S3 by the namespace tag. The association's own `flinkplane.io/tenant` tag is a resource tag for
+ * operators, not a session tag. Without an association (after destroy) the pods get no credentials at all.
  */
 export function createPodIdentityAccess(options: PodIdentityAccessOptions): TenantAccess {
   const { eks, clusterName, roleArn } = options;

@@ -268,9 +268,10 @@ export class WorkloadSimulator {
         this.createdAt.set(uid, now);
       }
       const readyAt = created + this.readinessDelayMs;
-      const target: PodState = failure ? 'failed' : readyAt <= now ? 'ready' : 'pending';
-      if (target === 'pending') nextWake = Math.min(nextWake, readyAt);
       const currentState = podState(pod);
+      // A Pod that became ready stays ready when the delay changes later, as a running container would.
+      const target: PodState = failure ? 'failed' : currentState === 'ready' || readyAt <= now ? 'ready' : 'pending';
+      if (target === 'pending') nextWake = Math.min(nextWake, readyAt);
       if (currentState === target && (target !== 'failed' || waitingReason(pod) === failure?.reason)) return;
       pods[i] = this.api.internalStatusUpdate(PODS, pod, this.podStatus(pod, target, failure), 'kubelet');
     });

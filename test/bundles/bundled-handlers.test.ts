@@ -106,6 +106,8 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
   const beta = { sub: 'user-2', 'custom:tenant': 'beta' };
 
   it('serves registration, catalog, deploy, status, cross-tenant refusal and validation from the bundled API handler', async () => {
+    // Pods stay pending until the reconciler test, so the cluster is still DEPLOYING when the reconciler first sees it.
+    kube.setReadinessDelay(600_000);
     const results = (await invoke('api', [
       apiGatewayEvent('POST', '/v1/tenants', { claims: operator, body: { name: 'acme' } }),
       apiGatewayEvent('GET', '/v1/flink-versions', { claims: acme }),
@@ -232,6 +234,13 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
   });
 
   it('brings the cluster to RUNNING from the bundled reconciler handler', async () => {
+    const [before] = (await invoke('api', [
+      apiGatewayEvent('GET', '/v1/tenants/acme/flink-cluster', { claims: acme }),
+    ])) as {
+      body: string;
+    }[];
+    expect(JSON.parse(before!.body).state).toBe('DEPLOYING');
+    kube.setReadinessDelay(0);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const [summary] = (await invoke('reconciler', [{ source: 'aws.events', 'detail-type': 'Scheduled Event' }])) as {
       checked: number;

@@ -67,6 +67,11 @@ export interface TenantManifestOptions {
    * holds the password); the proxy then waits for a Secret the deploy workflow applies. @default none
    */
   readonly zookeeperIdentity?: ZooKeeperIdentity;
+  /**
+   * The control plane's ZooKeeper digest ACL id (`user:hash`); the proxy grants it ALL where it rewrites open ACLs,
+   * so the operator's purge can delete what the tenant created. Kept in the Secret, never in the pod spec. @default none
+   */
+  readonly controlPlaneAclId?: string;
 }
 
 /**
@@ -92,7 +97,7 @@ export function buildTenantManifests(cluster: EffectiveCluster, options: TenantM
     ...staged(
       APPLY_STAGES.prerequisites,
       buildServiceAccount(cluster),
-      ...(identity ? [buildZooKeeperProxySecret(cluster, identity)] : []),
+      ...(identity ? [buildZooKeeperProxySecret(cluster, identity, options.controlPlaneAclId)] : []),
       buildConfigMap(cluster),
       buildJarVolumeClaim(cluster),
       ...buildNetworkPolicies(cluster),

@@ -16,6 +16,8 @@ import {
 } from './pod.ts';
 
 export const IDENTITY_KEY = 'identity';
+/** The control plane's ZooKeeper ACL id: the proxy grants it ALL wherever it rewrites an open ACL, so purge can delete. */
+export const GRANT_ACL_KEY = 'grant-acl';
 const IDENTITY_DIR = '/etc/zookeeper-proxy';
 const IDENTITY_VOLUME = 'identity';
 
@@ -24,7 +26,11 @@ const IDENTITY_VOLUME = 'identity';
  * password, builds it; a render without an identity has no Secret at all rather than a placeholder that an apply
  * could write over the real one.
  */
-export function buildZooKeeperProxySecret(cluster: EffectiveCluster, identity: ZooKeeperIdentity): V1Secret {
+export function buildZooKeeperProxySecret(
+  cluster: EffectiveCluster,
+  identity: ZooKeeperIdentity,
+  controlPlaneAclId?: string,
+): V1Secret {
   const malformed =
     identity.user.length === 0 || identity.user.includes(':') || /[\r\n]/.test(identity.user + identity.password);
   if (malformed) {
@@ -37,7 +43,12 @@ export function buildZooKeeperProxySecret(cluster: EffectiveCluster, identity: Z
     metadata: objectMeta(cluster, 'zookeeperProxy', COMPONENT_NAMES.zookeeperProxySecret),
     type: 'Opaque',
     // `data`, not `stringData`: it is what the API server returns, so a diff against the live object converges.
-    data: { [IDENTITY_KEY]: Buffer.from(`${identity.user}:${identity.password}`, 'utf8').toString('base64') },
+    data: {
+      [IDENTITY_KEY]: Buffer.from(`${identity.user}:${identity.password}`, 'utf8').toString('base64'),
+      ...(controlPlaneAclId
+        ? { [GRANT_ACL_KEY]: Buffer.from(`digest:${controlPlaneAclId}\n`, 'utf8').toString('base64') }
+        : {}),
+    },
   };
 }
 
@@ -52,6 +63,9 @@ export function zookeeperProxyArgs(cluster: EffectiveCluster): string[] {
     cluster.names.zookeeperChroot,
     '--auth-file',
     `${IDENTITY_DIR}/${IDENTITY_KEY}`,
+    // Optional key: a render without the control plane's id mounts no such file, and the proxy reads none.
+    '--grant-acl-file',
+    `${IDENTITY_DIR}/${GRANT_ACL_KEY}`,
     '--metrics',
     `0.0.0.0:${PORTS.zookeeperProxyMetrics}`,
   ];

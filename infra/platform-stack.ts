@@ -137,7 +137,8 @@ export class PlatformStack extends Stack {
       CLUSTER_TABLE: table.table.tableName,
       EKS_CLUSTER_NAME: this.eks.clusterName,
       TENANT_ROLE_ARN: this.tenantAccess.role.roleArn,
-      ZOOKEEPER_CONNECT: zookeeper.connectString,
+      // The in-cluster ensemble is reached through a port-forward tunnel; only an external one is dialled directly.
+      ZOOKEEPER_CONNECT: settings.zookeeperConnect || '',
       PLATFORM_KEY_SECRET_ARN: platformKey.secret.secretArn,
       AUTH_TENANT_CLAIM: settings.tenantClaim,
       AUTH_OPERATOR_CLAIM: settings.operatorClaim,

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { renderManifestStages } from '../cluster-templates/manifest-renderer.ts';
+import { createManifestRenderer } from '../cluster-templates/manifest-renderer.ts';
 import { createDynamoDbClusterStore, ensureClusterTable } from '../functions/adapters/dynamodb-cluster-store.ts';
 import { createHmacSecretSource } from '../functions/adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
@@ -11,6 +11,7 @@ import { createS3BucketStore, type S3BucketStore } from '../functions/adapters/s
 import {
   type ClosableZooKeeperNamespaces,
   createZooKeeperNamespaces,
+  digestId,
 } from '../functions/adapters/zookeeper-namespaces.ts';
 import { ControlPlane } from '../functions/core/control-plane.ts';
 import { FlinkplaneError } from '../functions/core/errors.ts';
@@ -141,7 +142,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       ),
       access,
       secrets,
-      render: renderManifestStages,
+      render: createManifestRenderer({ controlPlaneAclId: digestId(zookeeperAdmin) }),
       clock: options.clock ?? { now: () => new Date() },
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });

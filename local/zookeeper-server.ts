@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,7 +34,8 @@ export type ZooKeeperServer = {
   stop(): Promise<void>;
 };
 
-const running = new Set<ChildProcess>();
+/** Running servers and the data directory each owns (created here, removed on stop or exit). */
+const running = new Map<ChildProcess, string | undefined>();
 let exitHookInstalled = false;
 
 /** True when the Debian ZooKeeper jars and a `java` binary are present. */
@@ -73,7 +74,7 @@ export async function startZooKeeperServer(options: ZooKeeperServerOptions = {})
   const child = setpriv
     ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', 'java', ...java], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('java', java, { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
+  track(child, ownsDataDir ? dataDir : undefined);
 
   const output: string[] = [];
   const remember = (chunk: Buffer) => {
@@ -149,13 +150,17 @@ async function isServing(port: number): Promise<boolean> {
   return answer.includes('Mode:');
 }
 
-function track(child: ChildProcess): void {
-  running.add(child);
+function track(child: ChildProcess, ownedDataDir: string | undefined): void {
+  running.set(child, ownedDataDir);
   child.once('exit', () => running.delete(child));
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  // Exit handlers must be synchronous: kill what is still running and remove the data it owned.
   process.once('exit', () => {
-    for (const process of running) process.kill('SIGKILL');
+    for (const [server, dataDir] of running) {
+      server.kill('SIGKILL');
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 }
 

@@ -6,15 +6,21 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { KubeConfig } from '@kubernetes/client-node';
 import * as z from 'zod';
-import { renderManifestStages } from '../../cluster-templates/manifest-renderer.ts';
+import { createManifestRenderer } from '../../cluster-templates/manifest-renderer.ts';
 import { createDynamoDbClusterStore } from '../adapters/dynamodb-cluster-store.ts';
 import { createEksConnection } from '../adapters/eks-connection.ts';
 import { createHmacSecretSource } from '../adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../adapters/kubernetes-applier.ts';
 import { createPodIdentityAccess } from '../adapters/pod-identity-access.ts';
 import { createS3BucketStore } from '../adapters/s3-bucket-store.ts';
-import { createZooKeeperNamespaces } from '../adapters/zookeeper-namespaces.ts';
+import {
+  type ClosableZooKeeperNamespaces,
+  createZooKeeperNamespaces,
+  digestId,
+} from '../adapters/zookeeper-namespaces.ts';
+import { createZooKeeperTunnel, type ZooKeeperTunnel } from '../adapters/zookeeper-tunnel.ts';
 import { ControlPlane } from '../core/control-plane.ts';
+import type { ZooKeeperIdentity, ZooKeeperNamespaces } from '../core/ports.ts';
 import { parseLambdaEnvironment } from './environment.ts';
 
 /** The platform key secret: the HMAC key for tenant ZooKeeper identities and the control plane's ZooKeeper digest. */
@@ -56,38 +62,66 @@ async function build(): Promise<ControlPlane> {
   );
   const platformSecret = PlatformSecretSchema.parse(JSON.parse(secret.SecretString ?? '{}'));
   const connection = createEksConnection({ clusterName: environment.EKS_CLUSTER_NAME, region, eks, credentials });
-  let kubeConfig: { token: string; config: KubeConfig } | undefined;
+  let cachedConfig: { token: string; config: KubeConfig } | undefined;
+  const eksKubeConfig = async (): Promise<KubeConfig> => {
+    const current = await connection.kubeConfig();
+    if (cachedConfig?.token !== current.token) {
+      const config = new KubeConfig();
+      config.loadFromOptions({
+        clusters: [{ name: 'eks', server: current.server, caData: current.caData, skipTLSVerify: false }],
+        users: [{ name: 'flinkplane', token: current.token }],
+        contexts: [{ name: 'eks', cluster: 'eks', user: 'flinkplane' }],
+        currentContext: 'eks',
+      });
+      cachedConfig = { token: current.token, config };
+    }
+    return cachedConfig.config;
+  };
+  const adminIdentity = platformSecret.zookeeperAdmin;
   return new ControlPlane({
     platform: environment.platform,
     store: createDynamoDbClusterStore({ client: dynamo, tableName: environment.CLUSTER_TABLE }),
     buckets: createS3BucketStore({ client: s3, region, tolerateUnsupported: s3Compatible }),
-    zookeeper: createZooKeeperNamespaces({
-      connectString: environment.ZOOKEEPER_CONNECT,
-      adminIdentity: platformSecret.zookeeperAdmin,
-    }),
+    zookeeper: environment.ZOOKEEPER_CONNECT
+      ? createZooKeeperNamespaces({ connectString: environment.ZOOKEEPER_CONNECT, adminIdentity })
+      : tunnelledZooKeeperNamespaces(
+          createZooKeeperTunnel({
+            kubeConfig: eksKubeConfig,
+            namespace: environment.platform.zookeeperNamespace,
+            podLabelSelector: 'app.kubernetes.io/name=zookeeper',
+            port: 2181,
+            onError: (error) => logger.warn('ZooKeeper tunnel: a forward failed', { error }),
+          }),
+          adminIdentity,
+        ),
     access: createPodIdentityAccess({
       eks,
       clusterName: environment.EKS_CLUSTER_NAME,
       roleArn: environment.TENANT_ROLE_ARN,
     }),
     secrets: createHmacSecretSource(platformSecret.platformKey),
-    kubernetes: createKubernetesApplier({
-      kubeConfig: async () => {
-        const current = await connection.kubeConfig();
-        if (kubeConfig?.token !== current.token) {
-          const config = new KubeConfig();
-          config.loadFromOptions({
-            clusters: [{ name: 'eks', server: current.server, caData: current.caData, skipTLSVerify: false }],
-            users: [{ name: 'flinkplane', token: current.token }],
-            contexts: [{ name: 'eks', cluster: 'eks', user: 'flinkplane' }],
-            currentContext: 'eks',
-          });
-          kubeConfig = { token: current.token, config };
-        }
-        return kubeConfig.config;
-      },
-    }),
-    render: renderManifestStages,
+    kubernetes: createKubernetesApplier({ kubeConfig: eksKubeConfig }),
+    render: createManifestRenderer({ controlPlaneAclId: digestId(adminIdentity) }),
     clock: { now: () => new Date() },
   });
+}
+
+/** ZooKeeper namespaces through the tunnel, opened on first use so a ZooKeeper problem never fails a cold start. */
+function tunnelledZooKeeperNamespaces(tunnel: ZooKeeperTunnel, adminIdentity: ZooKeeperIdentity): ZooKeeperNamespaces {
+  let namespaces: Promise<ClosableZooKeeperNamespaces> | undefined;
+  const open = () => {
+    namespaces ??= tunnel.connectString().then(
+      (connectString) => createZooKeeperNamespaces({ connectString, adminIdentity }),
+      (error: unknown) => {
+        namespaces = undefined;
+        throw error;
+      },
+    );
+    return namespaces;
+  };
+  return {
+    ensureNamespace: async (chroot, identity) => (await open()).ensureNamespace(chroot, identity),
+    namespaceExists: async (chroot) => (await open()).namespaceExists(chroot),
+    deleteNamespace: async (chroot) => (await open()).deleteNamespace(chroot),
+  };
 }

@@ -6,7 +6,11 @@ const EnvironmentSchema = z.object({
   PLATFORM_SETTINGS: z.string().min(2),
   EKS_CLUSTER_NAME: z.string().min(1),
   TENANT_ROLE_ARN: z.string().startsWith('arn:'),
-  ZOOKEEPER_CONNECT: z.string().min(1),
+  /**
+   * An ensemble the Lambdas can reach directly (`host:port,…`). Empty: the shared in-cluster ensemble, reached through
+   * a Kubernetes port-forward tunnel, so the Kubernetes API stays the only path into the cluster.
+   */
+  ZOOKEEPER_CONNECT: z.string().default(''),
   PLATFORM_KEY_SECRET_ARN: z.string().startsWith('arn:'),
   AWS_REGION: z.string().min(1),
   AUTH_TENANT_CLAIM: z.string().default('custom:tenant'),

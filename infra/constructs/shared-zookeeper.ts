@@ -1,6 +1,7 @@
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
 import type { PlatformSettings } from '../../functions/core/platform.ts';
+import { buildZookeeperTunnelRbac } from '../kubernetes/control-plane-rbac.ts';
 import { buildZookeeperEnsemble, ZOOKEEPER_DEFAULTS, zookeeperClientAddress } from '../kubernetes/zookeeper.ts';
 import { KubernetesManifests } from './kubernetes-manifests.ts';
 
@@ -51,7 +52,8 @@ export class SharedZookeeper extends Construct {
       { ...props.platform, zookeeper: { ...props.platform.zookeeper, upstream: this.connectString } },
     );
     this.manifests = new KubernetesManifests(this, 'Ensemble', {
-      stages: [[ensemble.namespace], ensemble.objects],
+      // The control plane's port-forward Role lives in the ensemble's namespace, so it is applied with it.
+      stages: [[ensemble.namespace], [...ensemble.objects, ...buildZookeeperTunnelRbac(namespace)]],
       cluster: props.cluster,
       description: 'The shared ZooKeeper ensemble',
     });

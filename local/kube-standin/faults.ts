@@ -16,7 +16,10 @@ export type KubeFaults = {
   applyThenFail?: boolean;
   /** Only requests with these HTTP methods (upper case). Default all. */
   methods?: string[];
-  /** Only requests for these resources (plural names, e.g. `deployments`). Default all. */
+  /**
+   * Only requests for these resources (plural names, e.g. `deployments`; `pods/portforward` for port-forwards, which
+   * `pods` does not match). Default all.
+   */
   resources?: string[];
   /** Stop injecting errors and timeouts after this many. Default unlimited. */
   maxFaults?: number;

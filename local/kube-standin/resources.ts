@@ -14,6 +14,8 @@ export type ResourceDef = {
   categories: string[];
   /** `status` gets its own writer; `scale` answers `autoscaling/v1` Scale. */
   subresources: ('status' | 'scale')[];
+  /** Subresources reached by upgrading the connection (`pods/portforward`); plain requests get 400. */
+  connectSubresources: 'portforward'[];
   /** `metadata.generation` is kept and bumped on spec changes. */
   generation: boolean;
   /** DELETE answers the deleted object rather than a `Status` (pods, services, PVCs in the real server). */
@@ -30,6 +32,7 @@ function def(input: DefInput): ResourceDef {
     shortNames: [],
     categories: [],
     subresources: [],
+    connectSubresources: [],
     generation: false,
     returnDeletedObject: false,
     nameRule: 'subdomain',
@@ -82,6 +85,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     shortNames: ['po'],
     categories: ['all'],
     subresources: ['status'],
+    connectSubresources: ['portforward'],
     returnDeletedObject: true,
   }),
   def({ ...core, resource: 'events', kind: 'Event', shortNames: ['ev'] }),
@@ -159,6 +163,8 @@ export function resourceDef(group: string, resource: string): ResourceDef {
 const MAIN_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const NAMESPACE_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
+const CONNECT_VERBS = ['create', 'get'];
+const CONNECT_KINDS = { portforward: 'PodPortForwardOptions' };
 
 function apiResources(gv: string): unknown[] {
   const out: unknown[] = [];
@@ -175,6 +181,15 @@ function apiResources(gv: string): unknown[] {
     if (d.categories.length > 0) main.categories = d.categories;
     // The main resource comes first: KubernetesObjectApi picks the first entry whose kind matches.
     out.push(main);
+    for (const sub of d.connectSubresources) {
+      out.push({
+        name: `${d.resource}/${sub}`,
+        singularName: '',
+        namespaced: d.namespaced,
+        kind: CONNECT_KINDS[sub],
+        verbs: CONNECT_VERBS,
+      });
+    }
     for (const sub of d.subresources) {
       const entry: Record<string, unknown> = {
         name: `${d.resource}/${sub}`,

@@ -27,16 +27,22 @@
  * - Controllers are simulated in readiness.ts (Deployments own their Pods directly, no ReplicaSets; Pods turn
  *   ready after `readinessDelayMs`); bare Pods stay Pending; no Endpoints, Nodes or Events are produced.
  * - Faults (errors, latency, lost connections) exist only when a test injects them with `setFaults`.
+ * - `pods/{name}/portforward` speaks the kubelet's WebSocket protocol (`v4.channel.k8s.io`; portforward.ts) but
+ *   forwards to the local addresses set with `portForwardTargets`/`setPortForwardTarget`, since nothing runs in
+ *   simulated Pods. No SPDY (so no `kubectl port-forward`, which needs SPDY or SPDY over WebSocket), no exec or
+ *   attach; other upgrade requests get 400. Readiness is not checked, as by the kubelet: a Running Pod forwards.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type DeleteOptions, KubeApi, PATCH_MEDIA_TYPES, type PatchType, type WriteOptions } from './api.ts';
 import { FaultInjector, type KubeFaults } from './faults.ts';
 import { clone, isRecord, type KubeObject, seededRandom } from './objects.ts';
+import { PORT_FORWARD_PROTOCOL, PortForwarder } from './portforward.ts';
 import { WorkloadSimulator } from './readiness.ts';
 import {
   apiGroupDocument,
@@ -55,6 +61,7 @@ import {
   type FieldError,
   injectedFailure,
   invalid,
+  type KubeStatus,
   KubeStatusError,
   methodNotAllowed,
   pathNotFound,
@@ -96,6 +103,12 @@ export type KubeStandinOptions = {
   requestLogLimit?: number;
   /** Receives the stand-in's log lines (start, stop). Default silent. */
   log?: (line: string) => void;
+  /**
+   * Where `pods/{name}/portforward` connects, as `'<namespace>/<pod or *>:<port>'` → `'<host>:<port>'` (a real local
+   * server, e.g. a ZooKeeper on 127.0.0.1). A forward to a port without a target fails like a port nothing listens
+   * on ("connection refused" on the error channel). Default none.
+   */
+  portForwardTargets?: Record<string, string>;
 };
 
 /** One handled request, for tests to assert on. */
@@ -104,7 +117,10 @@ export type KubeRequestLogEntry = {
   method: string;
   path: string;
   query: Record<string, string>;
-  /** Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection; `discovery` otherwise. */
+  /**
+   * Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection; `discovery` otherwise. As in
+   * the real server it follows the HTTP method, so a WebSocket port-forward (always GET) is `get` on `pods/portforward`.
+   */
   verb: string;
   group?: string;
   version?: string;
@@ -112,7 +128,7 @@ export type KubeRequestLogEntry = {
   subresource?: string;
   namespace?: string;
   name?: string;
-  /** HTTP status answered; 0 when the connection was dropped by an injected timeout. */
+  /** HTTP status answered (101 for an accepted port-forward); 0 when the connection was dropped. */
   status: number;
   fieldManager?: string;
   patchType?: PatchType;
@@ -153,6 +169,11 @@ export type KubeStandin = {
   failDeployment(namespace: string, name: string, reason: string, message: string): void;
   /** Undoes `failDeployment`. */
   healDeployment(namespace: string, name: string): void;
+  /**
+   * Sends port-forwards of `port` on `namespaceAndPod` (`<namespace>/<pod>`, or `<namespace>/*` for every Pod there) to
+   * `address` (`<host>:<port>`); `undefined` removes the target. Open forwards keep their connection.
+   */
+  setPortForwardTarget(namespaceAndPod: string, port: number, address: string | undefined): void;
   /** A deep copy of every stored object, cluster-scoped first, each sorted by namespace and name. */
   objects(): KubeObject[];
   /** Stops serving, ends watches, writes the data file. */
@@ -202,16 +223,22 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
 
   const watches = new Set<() => void>();
   const sockets = new Set<Socket>();
-  const context: HandlerContext = { api, faults, token: options.token, watches };
+  const portForwards = new PortForwarder(store, options.portForwardTargets);
+  const context: HandlerContext = { api, faults, token: options.token, watches, portForwards };
+  const record = (entry: KubeRequestLogEntry, started: number) => {
+    entry.durationMs = Math.round((performance.now() - started) * 10) / 10;
+    log.push(entry);
+    if (log.length > logLimit) log.splice(0, log.length - logLimit);
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
-    void handle(context, req, res).then((entry) => {
-      entry.durationMs = Math.round((performance.now() - started) * 10) / 10;
-      log.push(entry);
-      if (log.length > logLimit) log.splice(0, log.length - logLimit);
-    });
+    void handle(context, req, res).then((entry) => record(entry, started));
   };
   const server: Server = options.tls ? createTlsServer(options.tls, onRequest) : createServer(onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const started = performance.now();
+    void handleUpgrade(context, req, socket, head).then((entry) => record(entry, started));
+  });
   server.on(options.tls ? 'secureConnection' : 'connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -244,6 +271,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     setReadinessDelay: (ms) => simulator.setReadinessDelay(ms),
     failDeployment: (namespace, name, reason, message) => simulator.fail(namespace, name, { reason, message }),
     healDeployment: (namespace, name) => simulator.heal(namespace, name),
+    setPortForwardTarget: (namespaceAndPod, port, address) => portForwards.setTarget(namespaceAndPod, port, address),
     objects: () => clone(store.all()),
     async stop() {
       if (stopped) return;
@@ -251,6 +279,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       simulator.stop();
       api.close();
       for (const end of watches) end();
+      portForwards.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
@@ -301,6 +330,7 @@ type HandlerContext = {
   faults: FaultInjector;
   token: string | undefined;
   watches: Set<() => void>;
+  portForwards: PortForwarder;
 };
 
 type Route =
@@ -354,6 +384,7 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
       if (method !== 'GET') throw methodNotAllowed();
       return send(res, entry, 200, route.body);
     }
+    if (isConnect(route)) throw badRequest('Upgrade request required');
     if (entry.verb === 'watch') {
       const end = serveWatch(
         ctx.api.store,
@@ -392,6 +423,108 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
     };
     return send(res, entry, 500, status);
   }
+}
+
+/**
+ * Handles a request to upgrade the connection: a WebSocket `pods/{name}/portforward` is forwarded (portforward.ts);
+ * everything else, and every check that fails, is answered with a `Status` and the connection closed.
+ */
+async function handleUpgrade(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<KubeRequestLogEntry> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const method = req.method ?? 'GET';
+  const entry: KubeRequestLogEntry = {
+    time: new Date().toISOString(),
+    method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    verb: 'discovery',
+    status: 0,
+    durationMs: 0,
+  };
+  // A client may drop the connection mid-handshake; there is nothing to clean up then.
+  socket.on('error', () => {});
+  try {
+    let route: Route;
+    try {
+      route = resolveRoute(url.pathname, req.headers.host ?? '127.0.0.1');
+    } catch (error) {
+      checkToken(ctx, req, url.pathname);
+      throw error;
+    }
+    if (route.kind === 'resource') describe(entry, route, method, url.searchParams);
+    checkToken(ctx, req, url.pathname);
+    if (route.kind !== 'resource' || !isConnect(route)) {
+      throw badRequest('the kube stand-in upgrades connections only for pods/{name}/portforward');
+    }
+    // `pods/portforward`, not `pods`, so a test can fault port-forwards without faulting the pod list.
+    const decision = ctx.faults.decide(method, `${route.def.resource}/${route.subresource}`);
+    if (decision?.latencyMs) await sleep(decision.latencyMs);
+    if (decision?.fault?.kind === 'timeout') {
+      entry.fault = 'timeout';
+      await sleep(decision.fault.hangMs);
+      socket.destroy();
+      return entry;
+    }
+    if (decision?.fault?.kind === 'error') {
+      entry.fault = 'error';
+      throw injectedFailure(decision.fault.status);
+    }
+    const request = ctx.portForwards.prepare(route.namespace!, route.name!, url.searchParams);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || method !== 'GET') {
+      throw badRequest(
+        `the kube stand-in forwards ports over WebSocket (GET, ${PORT_FORWARD_PROTOCOL}) only, not ${method} ${req.headers.upgrade ?? ''}`,
+      );
+    }
+    ctx.portForwards.checkHandshake(req);
+    entry.status = await ctx.portForwards.accept(req, socket, head, request);
+    return entry;
+  } catch (error) {
+    if (!(error instanceof KubeStatusError)) {
+      console.error(`kube stand-in: upgrade of ${method} ${url.pathname} failed:`, error);
+    }
+    const status = error instanceof KubeStatusError ? error : internalError();
+    entry.status = status.status.code;
+    refuseUpgrade(socket, status.status, status.headers);
+    return entry;
+  }
+}
+
+/** Writes a `Status` answer straight to an upgrade request's socket and closes it. */
+function refuseUpgrade(socket: Duplex, status: KubeStatus, headers: Record<string, string>): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(status);
+  const lines = [
+    `HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ''}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-cache, private',
+    `Audit-Id: ${randomUUID()}`,
+    'X-Kube-Standin: flinkplane',
+    'Connection: close',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+function internalError(): KubeStatusError {
+  return new KubeStatusError({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'Internal error occurred: the kube stand-in failed; see its log',
+    reason: 'InternalError',
+    code: 500,
+  });
+}
+
+function isConnect(route: Extract<Route, { kind: 'resource' }>): boolean {
+  return route.subresource !== undefined && (route.def.connectSubresources as string[]).includes(route.subresource);
 }
 
 /** Authentication comes before everything else, as in the real server; 401 even for unknown paths. */
@@ -497,7 +630,8 @@ function resolveRoute(pathname: string, host: string): Route {
   if (!def) throw pathNotFound();
   if (def.namespaced && namespace === undefined && name !== undefined) throw pathNotFound();
   if (!def.namespaced && namespace !== undefined) throw pathNotFound();
-  if (subresource !== undefined && !(def.subresources as string[]).includes(subresource)) throw pathNotFound();
+  const subresources: string[] = [...def.subresources, ...def.connectSubresources];
+  if (subresource !== undefined && !subresources.includes(subresource)) throw pathNotFound();
   return { kind: 'resource', def, namespace, name, subresource };
 }
 

@@ -16,12 +16,13 @@ import { apiGatewayEvent } from '../support/api-gateway-event.ts';
 import { startCloudFormationResponseReceiver } from '../support/cloudformation-response-receiver.ts';
 import { startSecretsManagerStandin } from '../support/secrets-manager-standin.ts';
 import { selfSignedCertificate } from '../support/self-signed-certificate.ts';
+import { installZooKeeperEnsemble } from '../support/zookeeper-ensemble-standin.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:flinkplane-platform-key';
 
-// The bundled Lambda files run in a fresh Node process with real dynalite, s3rver and ZooKeeper; EKS, Kubernetes and
-// Secrets Manager are stand-ins speaking their real protocols.
+// The bundled Lambda files run in a fresh Node process with real dynalite, s3rver and ZooKeeper (reached through a
+// Kubernetes port-forward tunnel); EKS, Kubernetes and Secrets Manager are stand-ins speaking their real protocols.
 describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins)', () => {
   const bundles = new Map<HandlerName, string>();
   // Inside the repository, so the bundles resolve the AWS SDK as the Lambda runtime provides it.
@@ -47,6 +48,8 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
       startKubeStandin({ readinessDelayMs: 20, tls }),
     ]);
     await ensureClusterTable(dynamo.client, 'flinkplane-clusters');
+    // As on EKS: the ensemble runs in the cluster and the handlers reach it through a Kubernetes port-forward.
+    await installZooKeeperEnsemble(kube, zookeeper.connectString);
     eks = await startEksApiStandin({
       region: 'eu-west-1',
       clusters: [{ name: 'platform', endpoint: kube.url, caData: Buffer.from(tls.cert).toString('base64') }],
@@ -73,7 +76,7 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
       PLATFORM_SETTINGS: JSON.stringify({ domain: 'flink.example.com' }),
       EKS_CLUSTER_NAME: 'platform',
       TENANT_ROLE_ARN: 'arn:aws:iam::111111111111:role/flinkplane-tenant-pods',
-      ZOOKEEPER_CONNECT: zookeeper.connectString,
+      ZOOKEEPER_CONNECT: '',
       PLATFORM_KEY_SECRET_ARN: SECRET_ARN,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     };
@@ -134,6 +137,7 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
     expect(invalid).toMatchObject({ status: 400, body: { error: { code: 'invalid_cluster_spec' } } });
     expect(list!.body.items.map((item: { tenant: string }) => item.tenant)).toEqual(['acme']);
     expect(eks.associations.map((association) => association.namespace)).toEqual(['tenant-acme']);
+    expect(kube.requestLog.some((entry) => entry.subresource === 'portforward' && entry.status === 101)).toBe(true);
   });
 
   it('creates, updates and deletes Custom::FlinkCluster through the bundled provider and the same workflow', async () => {

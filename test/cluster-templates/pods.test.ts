@@ -217,6 +217,8 @@ describe('ZooKeeper proxy', () => {
       '/flinkplane/tenants/acme',
       '--auth-file',
       '/etc/zookeeper-proxy/identity',
+      '--grant-acl-file',
+      '/etc/zookeeper-proxy/grant-acl',
       '--metrics',
       '0.0.0.0:9164',
     ]);

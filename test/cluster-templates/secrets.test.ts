@@ -30,6 +30,19 @@ describe('ZooKeeper proxy identity', () => {
     }
   });
 
+  it("carries the control plane's ACL id in the Secret, never in the pod spec", () => {
+    const aclId = 'flinkplane:0123456789abcdefABCDEF+/xyz=';
+    const objects = buildTenantManifests(clusterOf('acme'), {
+      zookeeperIdentity: IDENTITY,
+      controlPlaneAclId: aclId,
+    }).map((manifest) => manifest.object);
+    const secret = find<V1Secret>(objects, 'Secret', 'zookeeper-proxy-identity');
+    expect(Buffer.from(secret.data!['grant-acl']!, 'base64').toString('utf8')).toBe(`digest:${aclId}\n`);
+    for (const object of objects.filter((candidate) => candidate.kind !== 'Secret')) {
+      expect(toYamlDocuments([object]), key(object)).not.toContain(aclId);
+    }
+  });
+
   it('refuses a user that would break the user:password format', () => {
     expect(() => buildZooKeeperProxySecret(clusterOf('acme'), { user: 'a:b', password: 'p' })).toThrow(/user/);
     expect(() => buildZooKeeperProxySecret(clusterOf('acme'), { user: 'a', password: 'p\nq' })).toThrow(

@@ -137,7 +137,7 @@ describe('control-plane access to the created cluster', () => {
 });
 
 describe('shared ZooKeeper in the created cluster', () => {
-  it('applies the namespace first, then the ensemble and its NetworkPolicy', () => {
+  it('applies the namespace first, then the ensemble, its NetworkPolicy and the control plane\'s port-forward Role', () => {
     const manifests = kubernetesManifests();
     const namespaceId = Object.keys(manifests).find((id) =>
       manifests[id]!.some((object) => object.kind === 'Namespace'),
@@ -150,9 +150,20 @@ describe('shared ZooKeeper in the created cluster', () => {
       'ConfigMap',
       'NetworkPolicy',
       'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
       'Service',
       'Service',
       'StatefulSet',
+    ]);
+    const role = manifests[ensembleId!]!.find((object) => object.kind === 'Role') as unknown as {
+      metadata: { namespace: string };
+      rules: { resources: string[]; verbs: string[] }[];
+    };
+    expect(role.metadata.namespace).toBe('flinkplane-zookeeper');
+    expect(role.rules).toEqual([
+      expect.objectContaining({ resources: ['pods'], verbs: ['get', 'list'] }),
+      expect.objectContaining({ resources: ['pods/portforward'], verbs: ['get', 'create'] }),
     ]);
     template.hasResource('Custom::AWSCDK-EKS-KubernetesResource', {
       DependsOn: Match.arrayWith([namespaceId]),

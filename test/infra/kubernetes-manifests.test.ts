@@ -1,7 +1,7 @@
 import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -9,8 +9,10 @@ import { parsePlatformSettings } from '../../functions/core/platform.ts';
 import { renderYaml } from '../../infra/constructs/kubernetes-manifests.ts';
 import {
   buildControlPlaneRbac,
+  buildZookeeperTunnelRbac,
   CONTROL_PLANE_GROUP,
   controlPlaneRules,
+  zookeeperTunnelRules,
 } from '../../infra/kubernetes/control-plane-rbac.ts';
 import { buildZookeeperEnsemble, zooCfg } from '../../infra/kubernetes/zookeeper.ts';
 
@@ -18,6 +20,8 @@ import { buildZookeeperEnsemble, zooCfg } from '../../infra/kubernetes/zookeeper
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   ClusterRole: ClusterRole as never,
   ClusterRoleBinding: ClusterRoleBinding as never,
+  Role: Role as never,
+  RoleBinding: RoleBinding as never,
   Namespace: Namespace as never,
   ConfigMap: ConfigMap as never,
   Service: Service as never,
@@ -70,6 +74,12 @@ describe('control-plane RBAC', () => {
     }
   });
 
+  it('grants no pod subresource cluster-wide: no port-forward, exec, attach or proxy', () => {
+    const resources = controlPlaneRules().flatMap((rule) => rule.resources ?? []);
+    expect(resources.filter((resource) => resource.includes('/'))).toEqual([]);
+    expect(JSON.stringify(controlPlaneRules())).not.toMatch(/portforward|exec|attach|proxy/);
+  });
+
   it('binds the ClusterRole to the access-entry group and builds valid objects', () => {
     const [role, binding] = buildControlPlaneRbac();
     expect(binding.roleRef).toEqual({
@@ -81,6 +91,39 @@ describe('control-plane RBAC', () => {
       { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: CONTROL_PLANE_GROUP },
     ]);
     for (const object of [role, binding]) expect(() => validate(object)).not.toThrow();
+  });
+});
+
+describe('control-plane ZooKeeper tunnel RBAC', () => {
+  const [role, binding] = buildZookeeperTunnelRbac('flinkplane-zookeeper');
+
+  it('grants only get, list on pods and get, create on pods/portforward, in the ZooKeeper namespace', () => {
+    const grants = zookeeperTunnelRules().flatMap((rule) =>
+      (rule.resources ?? []).map((resource) => `${rule.apiGroups?.join(',')}|${resource}: ${rule.verbs.join(',')}`),
+    );
+    expect(grants).toEqual(['|pods: get,list', '|pods/portforward: get,create']);
+    expect(role.rules).toEqual(zookeeperTunnelRules());
+    for (const rule of zookeeperTunnelRules()) {
+      expect(rule.resourceNames).toBeUndefined();
+      expect(rule.nonResourceURLs).toBeUndefined();
+    }
+    expect(role.metadata?.namespace).toBe('flinkplane-zookeeper');
+    expect(binding.metadata?.namespace).toBe('flinkplane-zookeeper');
+  });
+
+  it('is a namespaced Role bound to the access-entry group, and valid', () => {
+    expect(role.kind).toBe('Role');
+    expect(binding.kind).toBe('RoleBinding');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata?.name });
+    expect(binding.subjects).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: CONTROL_PLANE_GROUP },
+    ]);
+    for (const object of [role, binding]) expect(() => validate(object)).not.toThrow();
+  });
+
+  it('follows the ZooKeeper namespace it is given', () => {
+    const [otherRole, otherBinding] = buildZookeeperTunnelRbac('shared-zk');
+    expect([otherRole.metadata?.namespace, otherBinding.metadata?.namespace]).toEqual(['shared-zk', 'shared-zk']);
   });
 });
 

@@ -325,7 +325,8 @@ describe('control-plane functions', () => {
         AUTH_OPERATOR_CLAIM: 'cognito:groups',
         AUTH_OPERATOR_VALUE: 'flinkplane-operators',
         EKS_CLUSTER_NAME: 'flinkplane',
-        ZOOKEEPER_CONNECT: 'zookeeper.flinkplane-zookeeper.svc:2181',
+        // The in-cluster ensemble is reached through a port-forward tunnel, not dialled.
+        ZOOKEEPER_CONNECT: '',
         NODE_OPTIONS: '--enable-source-maps',
         LOG_LEVEL: 'INFO',
       });

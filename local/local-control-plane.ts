@@ -34,6 +34,7 @@ import { createRouter } from '../functions/http/router.ts';
 import { type DynamoDbServer, startDynamoDb } from './dynamodb-server.ts';
 import { type KubeStandin, startKubeStandin } from './kube-standin/server.ts';
 import { createLocalTenantAccess } from './local-tenant-access.ts';
+import { createLocalZooKeeperProxies, type LocalZooKeeperProxies } from './local-zookeeper-proxies.ts';
 import { type S3Server, startS3 } from './s3-server.ts';
 import {
   isZooKeeperInstalled,
@@ -81,6 +82,8 @@ export interface LocalControlPlane {
   readonly s3: S3Server;
   readonly zookeeperServer?: ZooKeeperServer;
   readonly kube?: KubeStandin;
+  /** One in-process ZooKeeper proxy per deployed tenant (when ZooKeeper runs). */
+  readonly zookeeperProxies?: LocalZooKeeperProxies;
   readonly dataDir: string;
   health(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
@@ -146,12 +149,27 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       clock: options.clock ?? { now: () => new Date() },
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
+    let zookeeperProxies: LocalZooKeeperProxies | undefined;
+    if (zookeeperServer) {
+      zookeeperProxies = createLocalZooKeeperProxies({
+        store,
+        secrets,
+        platform,
+        upstream: { host: zookeeperServer.host, port: zookeeperServer.port },
+        controlPlane: zookeeperAdmin,
+      });
+      stoppers.push(() => zookeeperProxies!.stop());
+    }
     const health = async () => ({
       components: {
         dynamodb: { status: 'ok', runsOn: `dynalite at ${dynamo.endpoint}` },
         s3: { status: 'ok', runsOn: `s3rver at ${s3.endpoint}` },
         zookeeper: zookeeperServer
-          ? { status: 'ok', runsOn: `Debian ZooKeeper at ${zookeeperServer.connectString}` }
+          ? {
+              status: 'ok',
+              runsOn: `Debian ZooKeeper at ${zookeeperServer.connectString}`,
+              tenantProxies: zookeeperProxies?.addresses() ?? {},
+            }
           : { status: 'unavailable', hint: ZOOKEEPER_INSTALL_HINT },
         kubernetes: kube
           ? { status: 'ok', simulated: true, runsOn: `Kubernetes stand-in (simulated) at ${kube.url}` }
@@ -180,6 +198,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       health,
       ...(zookeeperServer ? { zookeeperServer } : {}),
       ...(kube ? { kube } : {}),
+      ...(zookeeperProxies ? { zookeeperProxies } : {}),
       async stop() {
         for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
         if (ephemeral) rmSync(dataDir, { recursive: true, force: true });

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       sweeping = true;
       local.plane
         .reconcile()
+        .then(() => local.zookeeperProxies?.sync())
         .catch((error: unknown) => log('reconcile failed', { error: String(error) }))
         .finally(() => {
           sweeping = false;

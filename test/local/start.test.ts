@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { derive } from '../../local/local-control-plane.ts';
 import { freePort } from '../../local/net.ts';
+import { connectZooKeeper } from '../support/zookeeper-client.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -133,6 +135,36 @@ describe('npm start: the local control plane on embedded defaults (Kubernetes st
 
     const listed = await cli(first.url, adminToken, 'tenants', 'list');
     expect(listed.stdout).toMatch(/acme\s+RUNNING/);
+  });
+
+  it('runs an in-process ZooKeeper proxy for the deployed tenant that confines it to its chroot', async () => {
+    type Health = { components: { zookeeper: { runsOn: string; tenantProxies: Record<string, string> } } };
+    let health: Health;
+    const deadline = Date.now() + 10_000;
+    do {
+      health = (await (await fetch(`${first.url}/healthz`)).json()) as Health;
+      if (health.components.zookeeper.tenantProxies.acme) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } while (Date.now() < deadline);
+    const proxyAddress = health.components.zookeeper.tenantProxies.acme!;
+    expect(proxyAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    // Flink's view: no identity of its own, '/' is the tenant's chroot.
+    const tenant = await connectZooKeeper(proxyAddress);
+    const server = health.components.zookeeper.runsOn.replace('Debian ZooKeeper at ', '');
+    const platformKey = readFileSync(join(dataDir, 'platform-key'), 'utf8').trim();
+    const controlPlane = await connectZooKeeper(server, {
+      user: 'flinkplane',
+      password: derive(platformKey, 'zookeeper-admin'),
+    });
+    try {
+      await tenant.create('/probe', 'through-the-proxy');
+      expect(await controlPlane.getData('/flinkplane/tenants/acme/probe')).toBe('through-the-proxy');
+      expect(await tenant.exists('/flinkplane')).toBe(false);
+    } finally {
+      tenant.close();
+      controlPlane.close();
+    }
   });
 
   it('lets kubectl list the tenant objects through the written kubeconfig', async () => {

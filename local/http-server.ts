@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { FlinkplaneError } from '../functions/core/errors.ts';
 import { type ErrorLogger, errorResponse } from '../functions/http/errors.ts';
 import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts';
-import { MAX_BODY_BYTES } from '../functions/http/router.ts';
+import { MAX_BODY_BYTES, withSecurityHeaders } from '../functions/http/router.ts';
 
 export type RequestHandler = (request: HttpRequest) => Promise<HttpResponse>;
 /** Serves non-API paths (the console's static files); answers undefined to fall through to the API. */
@@ -14,7 +14,7 @@ export function createHttpServer(handle: RequestHandler, log: ErrorLogger, serve
     if (serveStatic?.(request, response)) return;
     void readBody(request)
       .then((body) => handle(toHttpRequest(request, body)))
-      .catch((error: unknown) => errorResponse(error, log))
+      .catch((error: unknown) => withSecurityHeaders(errorResponse(error, log)))
       .then((result) => {
         response.writeHead(result.status, result.headers);
         response.end(result.body);

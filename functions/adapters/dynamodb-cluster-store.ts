@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   type AttributeValue,
   CreateTableCommand,
@@ -11,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { FlinkplaneError } from '../core/errors.ts';
 import type { ClusterRecord, ClusterStore, Page, TenantRecord, Versioned } from '../core/ports.ts';
+import { sendOrUnavailable } from './aws-unavailable.ts';
 
 /** The table's key schema, shared with the CDK stack: both keys are strings. */
 export const CLUSTER_TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
@@ -19,6 +21,10 @@ const TENANT_SK = 'TENANT';
 const CLUSTER_SK = 'CLUSTER';
 const TENANT_PREFIX = 'TENANT#';
 const TABLE_ACTIVE_TIMEOUT_MS = 60_000;
+/** DynamoDB's limit on a partition key value; no item can have a longer one. */
+const MAX_PARTITION_KEY_BYTES = 2048;
+const THROTTLED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+const DYNAMODB = { name: 'DynamoDB', dependency: 'dynamodb', rules: { throttled: THROTTLED } };
 
 type Item = Record<string, AttributeValue>;
 type Key = { pk: string; sk: string };
@@ -34,13 +40,27 @@ export type DynamoDbClusterStoreOptions = {
  * write checks, because DynamoDB (and dynalite) conditional puts are the only concurrency control used here.
  */
 export function createDynamoDbClusterStore(options: DynamoDbClusterStoreOptions): ClusterStore {
-  const { client, tableName } = options;
+  const { tableName } = options;
+  const client = { send: sendOrUnavailable(options.client.send.bind(options.client), DYNAMODB) };
 
   async function getItem(key: Key): Promise<Item | undefined> {
+    // A name too long for a key (a forged token, a long path) cannot be stored, so it is not there: no request needed.
+    if (Buffer.byteLength(key.pk, 'utf8') > MAX_PARTITION_KEY_BYTES) return undefined;
     const result = await client.send(
       new GetItemCommand({ TableName: tableName, Key: keyAttributes(key), ConsistentRead: true }),
     );
     return result.Item;
+  }
+
+  /**
+   * Whether a conditional write that failed was our own, landed by an earlier attempt whose answer was lost: the SDK
+   * retries a write after a reset connection, and the retry then fails the condition the first attempt satisfied.
+   */
+  async function holdsAlready(key: Key, data: AttributeValue, version?: number): Promise<boolean> {
+    const item = await getItem(key);
+    if (item?.data === undefined) return false;
+    if (version !== undefined && item.version?.N !== String(version)) return false;
+    return isDeepStrictEqual(unmarshall(item.data), unmarshall(data));
   }
 
   /** Scans items of one kind until `limit` match or the table ends, so a page is only empty at the end. */
@@ -79,17 +99,20 @@ export function createDynamoDbClusterStore(options: DynamoDbClusterStoreOptions)
     },
 
     async createTenant(tenant) {
+      const data = marshall(tenant);
       try {
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: { ...keyAttributes(tenantKey(tenant.name)), data: marshall(tenant) },
+            Item: { ...keyAttributes(tenantKey(tenant.name)), data },
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': CLUSTER_TABLE_KEYS.partitionKey },
           }),
         );
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        // The token hash is of a fresh random token: an equal record can only be this very write.
+        if (await holdsAlready(tenantKey(tenant.name), data)) return;
         throw new FlinkplaneError('tenant_exists', `A tenant named "${tenant.name}" already exists`, {
           tenant: tenant.name,
         });
@@ -131,20 +154,19 @@ export function createDynamoDbClusterStore(options: DynamoDbClusterStoreOptions)
               ExpressionAttributeNames: { '#version': 'version' },
               ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
             };
+      const data = marshall(record);
       try {
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: {
-              ...keyAttributes(clusterKey(record.tenant)),
-              version: { N: String(version) },
-              data: marshall(record),
-            },
+            Item: { ...keyAttributes(clusterKey(record.tenant)), version: { N: String(version) }, data },
             ...condition,
           }),
         );
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        // Records carry their update time, so the same record at the next version is this write (or one identical).
+        if (await holdsAlready(clusterKey(record.tenant), data, version)) return version;
         throw new FlinkplaneError(
           'conflict',
           `The cluster of tenant "${record.tenant}" changed since it was read (expected version ${expectedVersion}); read it again and retry`,

@@ -18,9 +18,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { FlinkplaneError } from '../core/errors.ts';
 import type { BucketStore } from '../core/ports.ts';
+import { sendOrUnavailable } from './aws-unavailable.ts';
 
 /** S3 caps DeleteObjects at 1000 keys per request. */
 const DELETE_BATCH = 1000;
+const S3 = {
+  name: 'S3',
+  dependency: 's3',
+  rules: { throttled: new Set(['SlowDown']), answeredStatuses: new Set([501]) },
+};
 
 export const TENANT_TAG = 'flinkplane.io/tenant';
 export const MANAGED_BY_TAG = 'flinkplane.io/managed-by';
@@ -69,7 +75,7 @@ export function s3ClientConfigForEndpoint(endpoint: string, region = 'us-east-1'
 
 /** The tenant buckets in S3 (or, locally, s3rver). */
 export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStore {
-  const { client } = options;
+  const client = { send: sendOrUnavailable(options.client.send.bind(options.client), S3) };
   const tolerate = options.tolerateUnsupported ?? false;
   const unsupported = new Set<OptionalBucketOperation>();
 
@@ -105,7 +111,11 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
       await client.send(new CreateBucketCommand(input));
     } catch (error) {
       // A retry after a crash between create and configure finds its own bucket.
-      if (errorName(error) !== 'BucketAlreadyOwnedByYou') throw error;
+      if (errorName(error) === 'BucketAlreadyOwnedByYou') return;
+      // The SDK's retry of a create whose answer was lost: S3-compatible stores (s3rver) say BucketAlreadyExists even
+      // to the owner. The bucket is ours if we can reach it; another account's bucket answers HeadBucket with 403.
+      if (errorName(error) === 'BucketAlreadyExists' && (await bucketExists(name))) return;
+      throw error;
     }
   }
 

@@ -156,7 +156,9 @@ export class ControlPlane {
     }
     let haEpoch = previous?.haEpoch ?? 1;
     let previousHaClusterIds = previous?.previousHaClusterIds ?? [];
-    if (previous && spec.restore === 'clean') {
+    // A retry of a clean start that has not finished yet reuses the epoch it moved to, rather than skipping another.
+    const retryOfCleanStart = previous?.state === 'DEPLOYING' && previous.spec.restore === 'clean';
+    if (previous && spec.restore === 'clean' && !retryOfCleanStart) {
       previousHaClusterIds = [...previousHaClusterIds, haClusterId(tenant, haEpoch)];
       haEpoch += 1;
     }

@@ -22,7 +22,8 @@ export function flattenFlinkConfiguration(input: FlinkConfigInput): {
   flat: Record<string, FlinkConfigValue>;
   issues: Issue[];
 } {
-  const flat: Record<string, FlinkConfigValue> = {};
+  // No prototype: a tenant key such as `constructor` must not meet Object's own properties.
+  const flat: Record<string, FlinkConfigValue> = Object.create(null);
   const issues: Issue[] = [];
   const visit = (node: FlinkConfigInput, prefix: string) => {
     for (const [rawKey, value] of Object.entries(node)) {
@@ -43,7 +44,7 @@ export function flattenFlinkConfiguration(input: FlinkConfigInput): {
         issues.push(invalid(path, value, problem));
         continue;
       }
-      if (key in flat) {
+      if (Object.hasOwn(flat, key)) {
         issues.push(invalid(path, value, 'each key once (it is given both flat and nested)'));
         continue;
       }
@@ -54,7 +55,7 @@ export function flattenFlinkConfiguration(input: FlinkConfigInput): {
   if (Object.keys(flat).length > MAX_KEYS) {
     issues.push(invalid('flinkConfiguration', Object.keys(flat).length, `at most ${MAX_KEYS} keys`));
   }
-  return { flat, issues };
+  return { flat: { ...flat }, issues };
 }
 
 function isConfigMap(value: unknown): value is FlinkConfigInput {

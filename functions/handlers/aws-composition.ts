@@ -34,16 +34,19 @@ export const environment = parseLambdaEnvironment();
 
 const region = environment.AWS_REGION;
 const credentials = defaultProvider();
-const dynamo = new DynamoDBClient({ region });
+// A silent connection must fail within a request, not hang until the Lambda times out.
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+const dynamo = new DynamoDBClient({ region, requestHandler });
 const s3Compatible = environment.S3_COMPATIBLE_STORE === 'true';
 const s3 = new S3Client({
   region,
+  requestHandler,
   ...(s3Compatible
     ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
     : {}),
 });
-const eks = new EKSClient({ region });
-const secretsManager = new SecretsManagerClient({ region });
+const eks = new EKSClient({ region, requestHandler });
+const secretsManager = new SecretsManagerClient({ region, requestHandler });
 
 let controlPlane: Promise<ControlPlane> | undefined;
 

@@ -67,7 +67,12 @@ function cookieToken(request: HttpRequest): string | undefined {
   if (!cookie) return undefined;
   for (const part of cookie.split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
+    if (name !== SESSION_COOKIE) continue;
+    try {
+      return decodeURIComponent(rest.join('='));
+    } catch {
+      throw unauthenticated('The session cookie is malformed');
+    }
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import type { ControlPlane } from '../core/control-plane.ts';
 import { FlinkplaneError } from '../core/errors.ts';
-import type { Principal } from '../core/principal.ts';
+import { authorizeTenant, type Principal, requireOperator } from '../core/principal.ts';
 import type { Authenticator } from './authenticator.ts';
 import { type ErrorLogger, errorResponse } from './errors.ts';
 import type { HttpRequest, HttpResponse } from './http-types.ts';
@@ -9,6 +9,12 @@ import { ListQuerySchema, PurgeQuerySchema, RegisterTenantSchema } from './schem
 
 /** Bodies over this size are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Bodies nested deeper are refused with 400. A valid spec nests at most about 130 levels (a Flink key has at most 256
+ * characters), and an invalid value is echoed in the error's details, which JSON.stringify must still be able to write.
+ */
+export const MAX_BODY_DEPTH = 256;
 
 export interface RouterOptions {
   readonly controlPlane: ControlPlane;
@@ -48,10 +54,11 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
   publicRoute('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', ...(await options.health?.()) } }));
   publicRoute('GET', '/openapi.json', async () => ({ status: 200, body: buildOpenApiDocument() }));
   route('GET', '/v1/flink-versions', async () => ({ status: 200, body: plane.versions() }));
-  route('PUT', '/v1/tenants/{tenant}/flink-cluster', async ({ request, params, principal }) => ({
-    status: 202,
-    body: await plane.deploy(principal, params.tenant!, jsonBody(request, {})),
-  }));
+  route('PUT', '/v1/tenants/{tenant}/flink-cluster', async ({ request, params, principal }) => {
+    // Another tenant is refused before the body is read, so the answer never depends on what it sent.
+    authorizeTenant(principal, params.tenant!);
+    return { status: 202, body: await plane.deploy(principal, params.tenant!, jsonBody(request, {})) };
+  });
   route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ params, principal }) => ({
     status: 200,
     body: await plane.status(principal, params.tenant!),
@@ -69,6 +76,7 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
     return { status: 200, body: await plane.listTenants(principal, query.limit, query.cursor) };
   });
   route('POST', '/v1/tenants', async ({ request, principal }) => {
+    requireOperator(principal);
     const parsed = RegisterTenantSchema.safeParse(jsonBody(request, undefined));
     if (!parsed.success) throw invalidRequest('body', parsed.error.issues.map((issue) => issue.message).join('; '));
     return { status: 201, body: await plane.registerTenant(principal, parsed.data.name) };
@@ -105,17 +113,13 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
           allow,
         });
       }
+      if (found.candidate.public) return respond(await (found.candidate.handle as PublicHandler)(request));
+      // Authenticate first, so a caller without a valid token learns nothing from how the path is refused.
+      const principal = await options.authenticate(request);
       const params = Object.fromEntries(
-        found.candidate.params.map((name, index) => [name, decodeURIComponent(found.match![index + 1]!)]),
+        found.candidate.params.map((name, index) => [name, decodePathSegment(name, found.match![index + 1]!)]),
       );
-      const reply = found.candidate.public
-        ? await (found.candidate.handle as PublicHandler)(request)
-        : await (found.candidate.handle as Handler)({
-            request,
-            params,
-            principal: await options.authenticate(request),
-          });
-      return respond(reply);
+      return respond(await (found.candidate.handle as Handler)({ request, params, principal }));
     } catch (error) {
       return withSecurityHeaders(errorResponse(error, options.log, request.requestId));
     }
@@ -140,7 +144,8 @@ function respond(reply: Reply): HttpResponse {
   });
 }
 
-function withSecurityHeaders(response: HttpResponse): HttpResponse {
+/** Headers every API answer carries, whichever layer produced it. */
+export function withSecurityHeaders(response: HttpResponse): HttpResponse {
   return {
     ...response,
     headers: { ...response.headers, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
@@ -164,10 +169,37 @@ function jsonBody(request: HttpRequest, empty: unknown): unknown {
       contentType: contentType || null,
     });
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(body) as unknown;
+    parsed = JSON.parse(body) as unknown;
   } catch (error) {
     throw invalidRequest('body', `the body is not valid JSON (${(error as Error).message})`);
+  }
+  if (depthExceeds(parsed, MAX_BODY_DEPTH)) {
+    throw invalidRequest('body', `the body nests objects or lists more than ${MAX_BODY_DEPTH} levels deep`);
+  }
+  return parsed;
+}
+
+/** Whether a parsed JSON value nests deeper than `limit`; iterative, since the value may be far too deep to recurse. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (pending.length > 0) {
+    const { value: current, depth } = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) pending.push({ value: child, depth: depth + 1 });
+  }
+  return false;
+}
+
+/** A path parameter, percent-decoded; a malformed escape (`%ZZ`, broken UTF-8) is bad input, not a server fault. */
+function decodePathSegment(name: string, segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    const message = `Invalid ${name}: the path segment is not valid percent-encoded UTF-8`;
+    throw new FlinkplaneError('invalid_request', message, { field: name });
   }
 }
 

@@ -14,6 +14,7 @@ export const CONTROL_PLANE_ROUTES: readonly { readonly method: apigw.HttpMethod;
   { method: apigw.HttpMethod.GET, path: '/v1/tenants/{tenant}/flink-cluster' },
   { method: apigw.HttpMethod.DELETE, path: '/v1/tenants/{tenant}/flink-cluster' },
   { method: apigw.HttpMethod.GET, path: '/v1/flink-clusters' },
+  { method: apigw.HttpMethod.GET, path: '/v1/tenants' },
   { method: apigw.HttpMethod.POST, path: '/v1/tenants' },
   { method: apigw.HttpMethod.DELETE, path: '/v1/tenants/{tenant}' },
   { method: apigw.HttpMethod.GET, path: '/openapi.json' },

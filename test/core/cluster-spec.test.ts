@@ -195,6 +195,11 @@ describe('validateClusterSpec', () => {
     });
   });
 
+  it('accepts tenant keys that share a name with an Object property, such as constructor', () => {
+    const result = validateClusterSpec({ flinkConfiguration: { constructor: 'x', toString: 'y' } }, platform);
+    expect(result.ok && result.spec.flinkConfiguration).toEqual({ constructor: 'x', toString: 'y' });
+  });
+
   it('rejects a key given both flat and nested', () => {
     const issues = issuesOf({ flinkConfiguration: { 'pipeline.name': 'a', pipeline: { name: 'b' } } });
     expect(issues).toEqual([

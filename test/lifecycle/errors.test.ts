@@ -100,6 +100,15 @@ describe('API errors (Kubernetes stand-in)', () => {
       code: 'unauthenticated',
     },
     {
+      name: 'a malformed session cookie',
+      method: 'GET',
+      path: '/v1/flink-versions',
+      as: 'nobody',
+      options: { headers: { cookie: 'flinkplane_token=%ZZ' } },
+      status: 401,
+      code: 'unauthenticated',
+    },
+    {
       name: 'a malformed Authorization header',
       method: 'GET',
       path: '/v1/flink-versions',

@@ -88,6 +88,22 @@ describe('crash recovery and concurrency (Kubernetes stand-in)', () => {
     expect(await api.local.access.hasAccess(tenant, `tenant-${tenant}`, 'flink-cluster')).toBe(false);
   });
 
+  it('keeps the new HA epoch when a failed clean start is retried', async () => {
+    const tenant = 'clean-retry';
+    const token = await api.registerTenant(tenant);
+    await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, { token, body: {} });
+    await waitForState(api, tenant, 'RUNNING');
+    faults.crashAfter('kubernetes', 'apply');
+    expect(
+      (await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, { token, body: { restore: 'clean' } })).status,
+    ).toBe(500);
+    const retry = await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, {
+      token,
+      body: { restore: 'clean' },
+    });
+    expect(retry.body).toMatchObject({ haClusterId: `${tenant}-ha2`, previousHaClusterIds: [`${tenant}-ha1`] });
+  });
+
   it('re-drives a deploy whose process died with the lease held, once the lease expires', async () => {
     const tenant = 'crash-lease';
     const token = await api.registerTenant(tenant);

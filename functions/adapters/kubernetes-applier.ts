@@ -1,10 +1,15 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   ApiException,
+  createConfiguration,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   loadYaml,
   PatchStrategy,
+  type RequestContext,
+  ServerConfiguration,
   type V1Deployment,
   type V1Pod,
 } from '@kubernetes/client-node';
@@ -56,7 +61,7 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
   let cached: { config: KubeConfig; api: KubernetesObjectApi } | undefined;
   const api = async () => {
     const config = await options.kubeConfig();
-    if (cached?.config !== config) cached = { config, api: KubernetesObjectApi.makeApiClient(config) };
+    if (cached?.config !== config) cached = { config, api: KeepAliveObjectApi.forConfig(config) };
     return cached.api;
   };
   const call = <T>(what: string, action: (client: KubernetesObjectApi) => Promise<T>) =>
@@ -139,6 +144,43 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
       return observation(jobManager, taskManager, pods.items);
     },
   };
+}
+
+/**
+ * client-node gives every request a new agent without keep-alive, so each call opened a connection (against EKS, a
+ * TLS handshake) of its own. This client reuses one keep-alive agent with the same TLS options per kubeconfig. Agents
+ * of proxies are left as they are.
+ */
+class KeepAliveObjectApi extends KubernetesObjectApi {
+  static forConfig(config: KubeConfig): KubernetesObjectApi {
+    let shared: HttpAgent | undefined;
+    const reuseConnections = (context: RequestContext) => {
+      const agent = context.getAgent();
+      if (agent?.constructor !== HttpAgent && agent?.constructor !== HttpsAgent) return;
+      // Node keeps an agent's constructor options (the CA, client certificate, servername) in `options`.
+      const { options } = agent as HttpAgent & { options?: object };
+      shared ??= new (agent.constructor as typeof HttpAgent)({ ...options, keepAlive: true });
+      context.setAgent(shared);
+    };
+    const server = config.getCurrentCluster()?.server;
+    if (!server) throw new Error('The kubeconfig has no current cluster');
+    const api = new KeepAliveObjectApi(
+      createConfiguration({
+        baseServer: new ServerConfiguration(server, {}),
+        authMethods: {
+          default: {
+            getName: () => config.getName(),
+            applySecurityAuthentication: async (context) => {
+              await config.applySecurityAuthentication(context);
+              reuseConnections(context);
+            },
+          },
+        },
+      }),
+    );
+    api.setDefaultNamespace(config);
+    return api;
+  }
 }
 
 function observation(

@@ -1,17 +1,12 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { handlerNameOf } from '../../functions/handlers/bundle.ts';
 import { repoPath } from '../paths.ts';
-
-/**
- * ESM bundles have no `require`; some dependencies (the AWS SDK's, the Kubernetes client's) still call it for Node
- * built-ins, so the bundle gets one from `createRequire`.
- */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __flinkplaneCreateRequire } from 'node:module'; const require = __flinkplaneCreateRequire(import.meta.url);";
 
 export interface FlinkplaneFunctionProps {
   /** The handler file, relative to the repository root, exporting `handler`. */
@@ -19,7 +14,7 @@ export interface FlinkplaneFunctionProps {
   /** `POWERTOOLS_SERVICE_NAME`: the `service` of every log line and trace. */
   readonly serviceName: string;
   readonly description?: string;
-  /** Variables added to the house ones (`POWERTOOLS_SERVICE_NAME`, `LOG_LEVEL`, `NODE_OPTIONS`). */
+  /** Variables added to the house ones (`POWERTOOLS_SERVICE_NAME`, `LOG_LEVEL`). */
   readonly environment?: Record<string, string>;
   /**
    * The execution role; a shared one when several functions do the same work.
@@ -34,17 +29,18 @@ export interface FlinkplaneFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** `LOG_LEVEL` for the Powertools logger. @default 'INFO' */
   readonly logLevel?: string;
-  /** Escape hatch: NodejsFunction props merged over the house defaults. */
-  readonly overrides?: Partial<NodejsFunctionProps>;
+  /** Escape hatch: Function props merged over the house defaults. */
+  readonly overrides?: Partial<lambda.FunctionProps>;
 }
 
 /**
- * The house Lambda function: TypeScript bundled by the local esbuild into a minified ESM file with source maps, on
- * ARM64 and Node.js 22, with X-Ray tracing, a log group with retention and the Powertools environment. It never gets
- * AWS managed policies: its role may write its own log group and traces, and callers grant the rest.
+ * The house Lambda function: the handler bundled by `functions/handlers/bundle.ts` — the very bundle the tests invoke
+ * and the benchmarks measure (ESM, minified, source maps, the runtime's AWS SDK) — on ARM64 and Node.js 22, with X-Ray
+ * tracing, a log group with retention and the Powertools environment. It never gets AWS managed policies: its role may
+ * write its own log group and traces, and callers grant the rest.
  */
 export class FlinkplaneFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.IRole;
 
@@ -57,11 +53,22 @@ export class FlinkplaneFunction extends Construct {
     this.role =
       props.role ?? new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: repoPath(props.entry),
-      handler: 'handler',
-      projectRoot: repoPath('.'),
-      depsLockFilePath: repoPath('package-lock.json'),
+    const name = handlerNameOf(props.entry);
+    const outDir = join(tmpdir(), 'flinkplane-lambda', name);
+    // Synth runs the project's bundler; stacks that skip bundling (tests, `cdk ls`) get a stub that never deploys.
+    const code = Stack.of(this).bundlingRequired
+      ? lambda.Code.fromCustomCommand(outDir, [
+          process.execPath,
+          '--import',
+          'tsx',
+          repoPath('functions/handlers/bundle-cli.ts'),
+          name,
+          outDir,
+        ])
+      : lambda.Code.fromInline('exports.handler = async () => { throw new Error("synthesized without bundling"); };');
+    this.function = new lambda.Function(this, 'Function', {
+      code,
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -73,20 +80,8 @@ export class FlinkplaneFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         LOG_LEVEL: props.logLevel ?? 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        // No --enable-source-maps: it costs ~40 ms of CPU at every cold start; the maps ship for reading stacks offline.
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The SDK versions the code was tested with, not whatever the runtime happens to ship.
-        bundleAwsSDK: true,
-        externalModules: [],
       },
       ...props.overrides,
     });

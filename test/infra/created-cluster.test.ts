@@ -137,7 +137,7 @@ describe('control-plane access to the created cluster', () => {
 });
 
 describe('shared ZooKeeper in the created cluster', () => {
-  it('applies the namespace first, then the ensemble, its NetworkPolicy and the control plane\'s port-forward Role', () => {
+  it("applies the namespace first, then the ensemble, its NetworkPolicy and the control plane's port-forward Role", () => {
     const manifests = kubernetesManifests();
     const namespaceId = Object.keys(manifests).find((id) =>
       manifests[id]!.some((object) => object.kind === 'Namespace'),

@@ -313,7 +313,6 @@ describe('control-plane functions', () => {
         'CLUSTER_TABLE',
         'EKS_CLUSTER_NAME',
         'LOG_LEVEL',
-        'NODE_OPTIONS',
         'PLATFORM_KEY_SECRET_ARN',
         'PLATFORM_SETTINGS',
         'POWERTOOLS_SERVICE_NAME',
@@ -327,7 +326,6 @@ describe('control-plane functions', () => {
         EKS_CLUSTER_NAME: 'flinkplane',
         // The in-cluster ensemble is reached through a port-forward tunnel, not dialled.
         ZOOKEEPER_CONNECT: '',
-        NODE_OPTIONS: '--enable-source-maps',
         LOG_LEVEL: 'INFO',
       });
       // Tokens become placeholders; what remains must satisfy the core's own schema.

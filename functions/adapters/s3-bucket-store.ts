@@ -81,6 +81,8 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
 
   /** Runs an optional call; returns false when the server does not implement it and that is tolerated. */
   async function optional(operation: OptionalBucketOperation, call: () => Promise<unknown>): Promise<boolean> {
+    // A server that answered "not implemented" once will again: skip the round trip (local mode only).
+    if (unsupported.has(operation)) return false;
     try {
       await call();
       return true;

@@ -19,7 +19,6 @@ import type {
   Page,
   SecretSource,
   TenantAccess,
-  TenantRecord,
   Versioned,
   ZooKeeperIdentity,
   ZooKeeperNamespaces,
@@ -132,7 +131,7 @@ export class ControlPlane {
   /** Deploys or updates the tenant's cluster and answers with its view once the objects are applied. */
   async deploy(principal: Principal, tenant: string, body: unknown): Promise<ClusterView> {
     authorizeTenant(principal, tenant);
-    await this.requireTenant(tenant);
+    await this.requireTenant(tenant, principal);
     const validation = validateClusterSpec(body, this.deps.platform);
     if (!validation.ok) throw specError(validation.issues);
     const spec = validation.spec;
@@ -187,7 +186,7 @@ export class ControlPlane {
   /** Destroys the cluster's pods, services and vhost; keeps the bucket, the ZooKeeper namespace and the volume. */
   async destroy(principal: Principal, tenant: string): Promise<ClusterView> {
     authorizeTenant(principal, tenant);
-    await this.requireTenant(tenant);
+    await this.requireTenant(tenant, principal);
     const current = await this.requireCluster(tenant);
     if (current.value.state === 'DESTROYED' && !current.value.operation) return this.view(current.value);
     this.refuseIfBusy(current);
@@ -438,10 +437,11 @@ export class ControlPlane {
     });
   }
 
-  private async requireTenant(tenant: string): Promise<TenantRecord> {
+  private async requireTenant(tenant: string, principal?: Principal): Promise<void> {
+    // Authentication already read this tenant's record; reading it again would only cost a round trip.
+    if (principal?.kind === 'tenant' && principal.registered && principal.tenant === tenant) return;
     const record = validateTenantName(tenant).length === 0 ? await this.deps.store.getTenant(tenant) : undefined;
     if (!record) throw new FlinkplaneError('tenant_not_found', `There is no tenant ${tenant}`, { tenant });
-    return record;
   }
 
   private async requireCluster(tenant: string): Promise<Versioned<ClusterRecord>> {

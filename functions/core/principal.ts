@@ -4,7 +4,12 @@ import { FlinkplaneError } from './errors.ts';
 /** Who is calling: the platform operator, or one tenant that may act only on itself. */
 export type Principal =
   | { readonly kind: 'operator'; readonly id: string }
-  | { readonly kind: 'tenant'; readonly tenant: string };
+  | {
+      readonly kind: 'tenant';
+      readonly tenant: string;
+      /** True when authentication itself read the tenant's record (bearer tokens), so it is known to exist. */
+      readonly registered?: boolean;
+    };
 
 /**
  * Refuses a principal acting on another tenant. The check runs before any lookup, so the answer is the same

@@ -22,7 +22,7 @@ export function createBearerTokenAuthenticator(options: { adminToken: string; st
     const record = tenant ? await options.store.getTenant(tenant) : undefined;
     if (!record || !secretsEqual(hashToken(token), record.tokenHash))
       throw unauthenticated('The API token is not valid');
-    return { kind: 'tenant', tenant: record.name };
+    return { kind: 'tenant', tenant: record.name, registered: true };
   };
 }
 

@@ -1,25 +1,22 @@
-// The API's shapes as the console reads them. Pure types, no DOM: `test/console/support/api-contract.ts` checks
-// that what the server answers is assignable to them, so the console cannot drift from the API.
+// The API's shapes as the console reads them. Pure types, no DOM. The cluster view and spec are the server's own
+// types; for the console's narrower shapes `test/console/support/api-contract.ts` checks that what the server answers
+// is assignable to them, so the console cannot drift from the API.
 
-export type ClusterState = 'DEPLOYING' | 'RUNNING' | 'DEGRADED' | 'FAILED' | 'DESTROYING' | 'DESTROYED';
-export type RestoreMode = 'latest-state' | 'clean';
+// The server's own types where the console reads them unchanged (type-only imports: nothing of the server is bundled).
+export type { ClusterSpec, RestoreMode } from '../../functions/core/cluster-spec.ts';
+export type { ClusterView, RetainedResource } from '../../functions/core/cluster-view.ts';
+export type { ConfigEntry } from '../../functions/core/flink-configuration.ts';
+export type { ClusterState } from '../../functions/core/ports.ts';
+
+import type { RestoreMode } from '../../functions/core/cluster-spec.ts';
+import type { ClusterState } from '../../functions/core/ports.ts';
+
 export type SizingPath =
   | 'jobManager.cpu'
   | 'jobManager.memoryMB'
   | 'taskManager.cpu'
   | 'taskManager.memoryMB'
   | 'taskManager.instances';
-
-type ConfigScalar = string | number | boolean;
-
-export interface ClusterSpec {
-  readonly flinkVersion: string;
-  readonly zone: string;
-  readonly jobManager: { readonly cpu: number; readonly memoryMB: number };
-  readonly taskManager: { readonly cpu: number; readonly memoryMB: number; readonly instances: number };
-  readonly flinkConfiguration: Readonly<Record<string, ConfigScalar | readonly ConfigScalar[]>>;
-  readonly restore: RestoreMode;
-}
 
 /** A deploy request as the form sends it: a blank or unreadable number goes as `null`, so the server names it. */
 export interface ClusterSpecInput {
@@ -33,51 +30,6 @@ export interface ClusterSpecInput {
   };
   readonly flinkConfiguration?: Readonly<Record<string, string>>;
   readonly restore?: RestoreMode;
-}
-
-export interface ConfigEntry {
-  readonly key: string;
-  readonly value: ConfigScalar | readonly ConfigScalar[];
-  readonly source: 'fixed' | 'platform' | 'default' | 'tenant';
-  readonly fixed: boolean;
-}
-
-export interface RetainedResource {
-  readonly kind: 'bucket' | 'zookeeper-namespace' | 'volume' | 'ha-state';
-  readonly name: string;
-}
-
-export interface ClusterView {
-  readonly tenant: string;
-  readonly state: ClusterState;
-  readonly generation: number;
-  readonly spec: ClusterSpec;
-  readonly flinkConfiguration: {
-    readonly jobmanager: readonly ConfigEntry[];
-    readonly taskmanager: readonly ConfigEntry[];
-  };
-  readonly uiUrl: string;
-  readonly zookeeperProxy: string;
-  readonly zookeeperNamespace: string;
-  readonly namespace: string;
-  readonly bucket: string;
-  readonly volume: { readonly name: string; readonly sizeGiB: number };
-  readonly haClusterId: string;
-  readonly previousHaClusterIds: readonly string[];
-  readonly retained: readonly RetainedResource[];
-  readonly observed: {
-    readonly jobManagerReady: boolean;
-    readonly taskManagersReady: number;
-    readonly taskManagersDesired: number;
-    readonly reason?: string;
-    readonly failed: boolean;
-  } | null;
-  readonly operation: { readonly kind: string; readonly step: string } | null;
-  readonly lastError: { readonly code: string; readonly message: string; readonly at: string } | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly deployedAt: string | null;
-  readonly destroyedAt: string | null;
 }
 
 export interface SizingField {

@@ -2,20 +2,17 @@
 // fails the moment the API and the console drift apart. Nothing here runs.
 import type {
   Catalog,
-  ClusterView as ConsoleClusterView,
   Issue as ConsoleIssue,
   PurgeResult,
   RegisteredTenant,
   TenantSummary,
 } from '../../../console/src/api-types.ts';
-import type { ClusterView } from '../../../functions/core/cluster-view.ts';
 import type { ControlPlane } from '../../../functions/core/control-plane.ts';
 import type { Issue } from '../../../functions/core/errors.ts';
 
 type Assignable<Target, Source extends Target> = Source;
 
 export type ContractChecks = [
-  Assignable<ConsoleClusterView, ClusterView>,
   Assignable<Catalog, ReturnType<ControlPlane['versions']>>,
   Assignable<ConsoleIssue, Issue>,
   Assignable<readonly TenantSummary[], Awaited<ReturnType<ControlPlane['listTenants']>>['items']>,

@@ -343,8 +343,8 @@ type Route =
       subresource?: string;
     };
 
-/** Handles one request and answers its log entry. */
-async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse): Promise<KubeRequestLogEntry> {
+/** The request's URL and method, and its log entry before routing fills in the rest. */
+function startEntry(req: IncomingMessage): { url: URL; method: string; entry: KubeRequestLogEntry } {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
   const entry: KubeRequestLogEntry = {
@@ -356,6 +356,12 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
     status: 0,
     durationMs: 0,
   };
+  return { url, method, entry };
+}
+
+/** Handles one request and answers its log entry. */
+async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse): Promise<KubeRequestLogEntry> {
+  const { url, method, entry } = startEntry(req);
   let applied = false;
   try {
     let route: Route;
@@ -435,17 +441,7 @@ async function handleUpgrade(
   socket: Duplex,
   head: Buffer,
 ): Promise<KubeRequestLogEntry> {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const method = req.method ?? 'GET';
-  const entry: KubeRequestLogEntry = {
-    time: new Date().toISOString(),
-    method,
-    path: url.pathname,
-    query: Object.fromEntries(url.searchParams),
-    verb: 'discovery',
-    status: 0,
-    durationMs: 0,
-  };
+  const { url, method, entry } = startEntry(req);
   // A client may drop the connection mid-handshake; there is nothing to clean up then.
   socket.on('error', () => {});
   try {

@@ -43,25 +43,7 @@ export async function startLocalApi(options: Partial<LocalControlPlaneOptions> =
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const request = async (method: string, path: string, requestOptions: RequestOptions = {}): Promise<ApiResponse> => {
-    const token = requestOptions.token === undefined ? adminToken : requestOptions.token;
-    const headers: Record<string, string> = { ...requestOptions.headers };
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    let body: string | undefined = requestOptions.rawBody;
-    if (requestOptions.body !== undefined) {
-      body = JSON.stringify(requestOptions.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const response = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON: the test sees the text.
-    }
-    return { status: response.status, headers: response.headers, body: parsed };
-  };
+  const request = createApiClient(url, adminToken);
 
   return {
     local,
@@ -92,4 +74,32 @@ export async function waitForState(api: LocalApi, tenant: string, state: string,
     if (Date.now() > deadline) throw new Error(`${tenant} stayed ${response.body?.state}, expected ${state}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A small JSON client for the API at `url`; requests carry the operator token unless told otherwise. */
+export function createApiClient(url: string, adminToken: string) {
+  return async (method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> => {
+    const token = options.token === undefined ? adminToken : options.token;
+    const headers: Record<string, string> = { ...options.headers };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: the test sees the text.
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  };
 }

@@ -52,6 +52,11 @@ export interface KubernetesApplierOptions {
   readonly backoffMs?: number;
   /** How long purge waits for a namespace to be gone. @default 60 s */
   readonly namespaceDeletionTimeoutMs?: number;
+  /**
+   * Called when the API server answers 401, before one more attempt: an EKS token can be refused before its own
+   * refresh time (clock skew, a rotated role), and the next `kubeConfig()` should sign a new one. @default none
+   */
+  readonly onUnauthorized?: () => void;
 }
 
 /** Applies a tenant's objects with server-side apply through `@kubernetes/client-node`. */
@@ -64,8 +69,16 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
     if (cached?.config !== config) cached = { config, api: KeepAliveObjectApi.forConfig(config) };
     return cached.api;
   };
-  const call = <T>(what: string, action: (client: KubernetesObjectApi) => Promise<T>) =>
-    retrying(what, attempts, backoffMs, async () => action(await api()));
+  const call = async <T>(what: string, action: (client: KubernetesObjectApi) => Promise<T>): Promise<T> => {
+    try {
+      return await retrying(what, attempts, backoffMs, async () => action(await api()));
+    } catch (error) {
+      const refused = error instanceof FlinkplaneError && error.details.status === 401;
+      if (!options.onUnauthorized || !refused) throw error;
+      options.onUnauthorized();
+      return retrying(what, attempts, backoffMs, async () => action(await api()));
+    }
+  };
 
   return {
     async apply(stages) {

@@ -103,7 +103,10 @@ async function build(): Promise<ControlPlane> {
       roleArn: environment.TENANT_ROLE_ARN,
     }),
     secrets: createHmacSecretSource(platformSecret.platformKey),
-    kubernetes: createKubernetesApplier({ kubeConfig: eksKubeConfig }),
+    kubernetes: createKubernetesApplier({
+      kubeConfig: eksKubeConfig,
+      onUnauthorized: () => connection.invalidateToken(),
+    }),
     render: createManifestRenderer({ controlPlaneAclId: digestId(adminIdentity) }),
     clock: { now: () => new Date() },
   });

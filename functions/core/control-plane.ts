@@ -1,4 +1,4 @@
-import { FLINK_VERSIONS } from './catalog.ts';
+import { DEFAULT_FLINK_VERSION, FLINK_VERSIONS } from './catalog.ts';
 import { validateClusterSpec } from './cluster-spec.ts';
 import { type ClusterView, clusterView } from './cluster-view.ts';
 import { buildEffectiveCluster, type EffectiveCluster } from './effective-cluster.ts';
@@ -83,7 +83,7 @@ export class ControlPlane {
         configFileName: version.configFileName,
         providedPackages: [version.packages.kafkaConnector, ...version.packages.others],
       })),
-      defaultVersion: FLINK_VERSIONS.find((version) => version.version === '1.20')!.version,
+      defaultVersion: DEFAULT_FLINK_VERSION,
       zones: platform.zones,
       sizing: SIZING_FIELDS.map((field) => ({
         field: field.path,
@@ -235,12 +235,27 @@ export class ControlPlane {
     }
     await this.requireTenant(tenant);
     const current = await this.deps.store.getCluster(tenant);
-    if (current && (current.value.state !== 'DESTROYED' || current.value.operation)) {
+    const purgeRetry = current?.value.operation?.kind === 'purge';
+    if (current && (current.value.state !== 'DESTROYED' || (current.value.operation && !purgeRetry))) {
       throw new FlinkplaneError('conflict', `Destroy the cluster of ${tenant} before purging it`, {
         tenant,
         state: current.value.state,
         generation: current.value.generation,
       });
+    }
+    if (current) {
+      // Hold the tenant while purging: a deploy that starts now finds the lease, or loses the race for the record.
+      const hold: ClusterRecord = {
+        ...current.value,
+        operation: {
+          kind: 'purge',
+          generation: current.value.generation,
+          step: 'intent',
+          leaseUntil: this.leaseUntil(),
+        },
+        updatedAt: this.now(),
+      };
+      await this.persist(hold, current.version);
     }
     const names = tenantNames(tenant, this.deps.platform);
     await this.deps.access.revoke(tenant, names.namespace, names.serviceAccount);
@@ -292,6 +307,8 @@ export class ControlPlane {
     const record = item.value;
     if (record.operation) {
       if (Date.parse(record.operation.leaseUntil) > this.deps.clock.now().getTime()) return 'unchanged';
+      // A purge is the operator's to retry; the reconciler never deletes retained state on its own.
+      if (record.operation.kind === 'purge') return 'unchanged';
       // Take the operation over: a fresh lease, then the same idempotent steps.
       const takeover: ClusterRecord = {
         ...record,

@@ -7,7 +7,8 @@ import type { ClusterSpec } from './cluster-spec.ts';
 export const CLUSTER_STATES = ['DEPLOYING', 'RUNNING', 'DEGRADED', 'FAILED', 'DESTROYING', 'DESTROYED'] as const;
 export type ClusterState = (typeof CLUSTER_STATES)[number];
 
-export type OperationKind = 'deploy' | 'destroy';
+/** `purge` only holds the tenant while the operator's purge runs; the operator retries it, nothing re-drives it. */
+export type OperationKind = 'deploy' | 'destroy' | 'purge';
 
 /** A request being carried out; its lease keeps a second request out until it ends or the lease expires. */
 export interface ActiveOperation {

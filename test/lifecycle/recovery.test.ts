@@ -88,6 +88,24 @@ describe('crash recovery and concurrency (Kubernetes stand-in)', () => {
     expect(await api.local.access.hasAccess(tenant, `tenant-${tenant}`, 'flink-cluster')).toBe(false);
   });
 
+  it('holds the tenant during a purge, so a deploy cannot start half-way, and lets the operator retry the purge', async () => {
+    const tenant = 'purge-hold';
+    const token = await api.registerTenant(tenant);
+    await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, { token, body: {} });
+    await waitForState(api, tenant, 'RUNNING');
+    await api.request('DELETE', `/v1/tenants/${tenant}/flink-cluster`, { token });
+    faults.failBefore('buckets', 'deleteBucket');
+    expect((await api.request('DELETE', `/v1/tenants/${tenant}?purge=true&confirm=${tenant}`)).status).toBe(500);
+
+    const deploy = await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, { token, body: {} });
+    expect(deploy.status).toBe(409);
+    expect(deploy.body.error.details.operation).toBe('purge');
+
+    expect((await api.request('DELETE', `/v1/tenants/${tenant}?purge=true&confirm=${tenant}`)).status).toBe(200);
+    expect((await api.request('GET', `/v1/tenants/${tenant}/flink-cluster`)).status).toBe(404);
+    expect(await objectIds(tenant)).toEqual([]);
+  });
+
   it('keeps the new HA epoch when a failed clean start is retried', async () => {
     const tenant = 'clean-retry';
     const token = await api.registerTenant(tenant);

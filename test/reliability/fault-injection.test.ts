@@ -40,7 +40,7 @@ const KUBE_FAULTS: KubeFaults = {
   applyThenFail: true,
   seed: SEED,
 };
-const STORE_FAULTS: TcpFaults = { dropRate: 0.05, delayRate: 0.2, delayMs: [1, 15], resetRate: 0.01 };
+const STORE_FAULTS: TcpFaults = { dropRate: 0.1, delayRate: 0.2, delayMs: [1, 15], resetRate: 0.03 };
 // The ZooKeeper client reconnects on its own; the first chunks are its handshake.
 const ZOOKEEPER_FAULTS: TcpFaults = { ...STORE_FAULTS, resetAfterChunks: 2 };
 

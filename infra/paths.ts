@@ -6,8 +6,11 @@ export function repoPath(relative: string): string {
   return fileURLToPath(new URL(`../${relative}`, import.meta.url));
 }
 
-/** The console build when there is one, else the placeholder page (the console build arrives later). */
+/** The console build (`npm run synth` builds it first); a deploy never ships a placeholder instead. */
 export function consoleAssetPath(): string {
   const built = repoPath('console/dist');
-  return existsSync(built) ? built : repoPath('infra/console-placeholder');
+  if (!existsSync(repoPath('console/dist/index.html'))) {
+    throw new Error('The console is not built: run `npm run build:console` (npm run synth does) before synthesizing');
+  }
+  return built;
 }

@@ -26,7 +26,7 @@ export interface PlatformStackProps extends StackProps {
   readonly settings: PlatformContext;
   /**
    * Directory of the console build.
-   * @default `console/dist` when it exists, else `infra/console-placeholder`
+   * @default `console/dist` (the built console; synth fails without it)
    */
   readonly consoleAssetPath?: string;
 }

@@ -90,10 +90,26 @@ function clusterPath(tenant: string): string {
   return `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`;
 }
 
+/** Where the API lives: the page's own origin locally; on AWS, `apiUrl` from the `/config.json` deployed beside it. */
+let apiBase = '';
+
+/** Reads `/config.json` when the hosting wrote one; without it (the local server) the API is on the same origin. */
+export async function loadRuntimeConfig(): Promise<void> {
+  try {
+    const response = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
+    if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) return;
+    const config = (await response.json()) as { apiUrl?: unknown };
+    if (typeof config.apiUrl === 'string' && /^https:\/\//.test(config.apiUrl))
+      apiBase = config.apiUrl.replace(/\/+$/, '');
+  } catch {
+    // No readable config: stay on the page's own origin.
+  }
+}
+
 async function send<T>(path: string, init: RequestInit): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path, { ...init, cache: 'no-store', credentials: 'omit' });
+    response = await fetch(`${apiBase}${path}`, { ...init, cache: 'no-store', credentials: 'omit' });
   } catch {
     throw new ApiError(0, 'network', 'The control plane did not answer; check your connection');
   }

@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, fetchHealth } from './api.ts';
+import { ApiClient, ApiError, fetchHealth, loadRuntimeConfig } from './api.ts';
 import type { Catalog, Health } from './api-types.ts';
 import type { AppContext, View } from './context.ts';
 import { focusElement, h, replaceChildren } from './dom.ts';
@@ -215,4 +215,4 @@ function boot(): void {
   route();
 }
 
-boot();
+void loadRuntimeConfig().then(boot);

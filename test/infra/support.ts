@@ -24,7 +24,7 @@ export function synthPlatform(context: Partial<Record<ContextKey, unknown>> = {}
   const stack = new PlatformStack(app, 'Platform', {
     env: { account: settings.account, region: settings.region },
     settings,
-    consoleAssetPath: repoPath('infra/console-placeholder'),
+    consoleAssetPath: repoPath('test/infra/console-fixture'),
   });
   return { app, stack, template: Template.fromStack(stack) };
 }

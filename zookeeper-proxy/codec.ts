@@ -600,15 +600,14 @@ export function rewriteReply(op: number, payload: Buffer, context: CodecContext)
   const edits: Edit[] = [];
   try {
     switch (op) {
-      case OpCode.create:
       case OpCode.sync:
         stripPath(reader, edits, context);
         break;
+      case OpCode.create:
       case OpCode.create2:
       case OpCode.createContainer:
       case OpCode.createTTL:
-        stripPath(reader, edits, context);
-        reader.skip(STAT_BYTES);
+        stripCreateResult(op, reader, edits, context);
         break;
       case OpCode.multi:
         multiReply(reader, edits, context);
@@ -652,6 +651,12 @@ export function rewriteWatcherEvent(payload: Buffer, context: CodecContext): Rep
   return { action: 'forward', frame: edits.length === 0 ? undefined : applyEdits(payload, edits) };
 }
 
+/** A create result, alone or inside multi: its path (create), or its path and Stat (create2, container, TTL). */
+function stripCreateResult(op: number, reader: JuteReader, edits: Edit[], context: CodecContext): void {
+  stripPath(reader, edits, context);
+  if (op !== OpCode.create) reader.skip(STAT_BYTES);
+}
+
 function stripPath(reader: JuteReader, edits: Edit[], context: CodecContext): void {
   const start = reader.offset;
   const length = reader.readInt();
@@ -677,13 +682,10 @@ function multiReply(reader: JuteReader, edits: Edit[], context: CodecContext): v
     if (done) return;
     switch (type) {
       case OpCode.create:
-        stripPath(reader, edits, context);
-        break;
       case OpCode.create2:
       case OpCode.createContainer:
       case OpCode.createTTL:
-        stripPath(reader, edits, context);
-        reader.skip(STAT_BYTES);
+        stripCreateResult(type, reader, edits, context);
         break;
       case OpCode.delete:
       case OpCode.check:

@@ -359,20 +359,35 @@ function startEntry(req: IncomingMessage): { url: URL; method: string; entry: Ku
   return { url, method, entry };
 }
 
+/**
+ * The request's route, described in its log entry, once its token is checked. An unknown path still answers 401
+ * before 404, as the real server does, so a caller without a token learns nothing about what exists.
+ */
+function authorizedRoute(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  url: URL,
+  method: string,
+  entry: KubeRequestLogEntry,
+): Route {
+  let route: Route;
+  try {
+    route = resolveRoute(url.pathname, req.headers.host ?? '127.0.0.1');
+  } catch (error) {
+    checkToken(ctx, req, url.pathname);
+    throw error;
+  }
+  if (route.kind === 'resource') describe(entry, route, method, url.searchParams);
+  checkToken(ctx, req, url.pathname);
+  return route;
+}
+
 /** Handles one request and answers its log entry. */
 async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse): Promise<KubeRequestLogEntry> {
   const { url, method, entry } = startEntry(req);
   let applied = false;
   try {
-    let route: Route;
-    try {
-      route = resolveRoute(url.pathname, req.headers.host ?? '127.0.0.1');
-    } catch (error) {
-      checkToken(ctx, req, url.pathname);
-      throw error;
-    }
-    if (route.kind === 'resource') describe(entry, route, method, url.searchParams);
-    checkToken(ctx, req, url.pathname);
+    const route = authorizedRoute(ctx, req, url, method, entry);
     const body = await readBody(req);
     const decision = ctx.faults.decide(method, route.kind === 'resource' ? route.def.resource : undefined);
     if (decision?.latencyMs) await sleep(decision.latencyMs);
@@ -445,15 +460,7 @@ async function handleUpgrade(
   // A client may drop the connection mid-handshake; there is nothing to clean up then.
   socket.on('error', () => {});
   try {
-    let route: Route;
-    try {
-      route = resolveRoute(url.pathname, req.headers.host ?? '127.0.0.1');
-    } catch (error) {
-      checkToken(ctx, req, url.pathname);
-      throw error;
-    }
-    if (route.kind === 'resource') describe(entry, route, method, url.searchParams);
-    checkToken(ctx, req, url.pathname);
+    const route = authorizedRoute(ctx, req, url, method, entry);
     if (route.kind !== 'resource' || !isConnect(route)) {
       throw badRequest('the kube stand-in upgrades connections only for pods/{name}/portforward');
     }

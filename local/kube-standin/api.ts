@@ -8,7 +8,7 @@ import {
   trackUpdate,
 } from './apply.ts';
 import { applyDefaults } from './defaults.ts';
-import type { FieldScope } from './fields.ts';
+import { type FieldScope, SYSTEM_METADATA } from './fields.ts';
 import {
   clone,
   deepEqual,
@@ -562,18 +562,6 @@ const SCALE_PATCH_TYPES = [
   'application/json-patch+json',
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',
-];
-
-/** Metadata only the server sets; a client's values are ignored (or, for resourceVersion, checked first). */
-const SYSTEM_METADATA = [
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'managedFields',
-  'selfLink',
 ];
 
 function clusterIpIndex(service: KubeObject): number {

@@ -56,9 +56,8 @@ export type FieldScope = 'main' | 'status' | 'all';
 
 /** Top-level and metadata fields no manager owns (structured-merge-diff strips them the same way). */
 const UNOWNED_TOP = new Set(['apiVersion', 'kind']);
-const UNOWNED_META = new Set([
-  'name',
-  'namespace',
+/** Metadata only the server sets; a client's values are ignored (or, for resourceVersion, checked first). */
+export const SYSTEM_METADATA = [
   'uid',
   'resourceVersion',
   'generation',
@@ -67,7 +66,9 @@ const UNOWNED_META = new Set([
   'deletionGracePeriodSeconds',
   'managedFields',
   'selfLink',
-]);
+] as const;
+
+const UNOWNED_META = new Set<string>(['name', 'namespace', ...SYSTEM_METADATA]);
 
 /**
  * Every owned path of `obj` mapped to its value (undefined for a keyed item's own path). `scope` picks the

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../local/seeded-random.ts';
 import { fourLetterWord } from '../../local/zookeeper-server.ts';
 import { OpCode } from '../../zookeeper-proxy/codec.ts';
 import { JuteWriter } from '../../zookeeper-proxy/jute.ts';
@@ -19,17 +20,7 @@ const ESCAPING_PATHS = ['/..', '/../b', '//', '/./x', '/f/', '/x\u0000', 'x', ''
 const OPS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 100, 101, 103, 104, 105, 106, 107];
 const CLOSING_OPS = [0, 10, 20, 23, 102, -10, 999];
 
-/** mulberry32: small, fast and deterministic. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 type Random = ReturnType<typeof random>;
 const pick = <T>(rand: Random, values: readonly T[]): T => values[Math.floor(rand() * values.length)]!;

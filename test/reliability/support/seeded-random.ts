@@ -1,3 +1,5 @@
+import { mulberry32 } from '../../../local/seeded-random.ts';
+
 /** A small seeded PRNG (mulberry32) with the draws the reliability suites need, so every run can be replayed. */
 export interface SeededRandom {
   readonly seed: number;
@@ -22,14 +24,7 @@ export function suiteSeed(fallback: number): number {
 }
 
 export function seededRandom(seed: number): SeededRandom {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const random: SeededRandom = {
     seed,
     next,

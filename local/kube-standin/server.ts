@@ -433,16 +433,7 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
       return send(res, entry, error.status.code, error.status, error.headers);
     }
     console.error(`kube stand-in: ${method} ${url.pathname} failed${applied ? ' after applying' : ''}:`, error);
-    const status = {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: 'Internal error occurred: the kube stand-in failed; see its log',
-      reason: 'InternalError',
-      code: 500,
-    };
-    return send(res, entry, 500, status);
+    return send(res, entry, 500, internalError().status);
   }
 }
 

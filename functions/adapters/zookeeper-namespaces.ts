@@ -15,7 +15,9 @@ type ZkClient = {
   addAuthInfo(scheme: string, auth: Buffer): void;
   once(event: 'connected' | 'expired' | 'authenticationFailed', listener: () => void): void;
   on(event: 'expired' | 'disconnected', listener: () => void): void;
+  removeListener(event: 'connected', listener: () => void): void;
   removeAllListeners(): void;
+  getState(): unknown;
   create(path: string, data: Buffer | null, acls: ZkAcl[], mode: number, callback: Callback<string>): void;
   remove(path: string, version: number, callback: Callback<void>): void;
   exists(path: string, callback: Callback<unknown>): void;
@@ -33,6 +35,7 @@ type ZkModule = {
   Permission: { ALL: number };
   CreateMode: { PERSISTENT: number };
   Exception: { NO_NODE: number; NODE_EXISTS: number; NOT_EMPTY: number; NO_AUTH: number };
+  State: { SYNC_CONNECTED: unknown };
 };
 const zookeeper = zookeeperModule as ZkModule;
 
@@ -117,7 +120,14 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
   async function call<T>(operation: (client: ZkClient, callback: Callback<T>) => void): Promise<T> {
     const client = await connect();
     return new Promise<T>((resolve, reject) => {
+      const send = () =>
+        operation(client, (error, result) => {
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve(result);
+        });
       const timer = setTimeout(() => {
+        client.removeListener('connected', send);
         reject(
           new FlinkplaneError(
             'dependency_unavailable',
@@ -126,11 +136,10 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
           ),
         );
       }, sessionTimeout);
-      operation(client, (error, result) => {
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve(result);
-      });
+      // While the client reconnects it queues requests ahead of the digest it re-sends, so ZooKeeper would answer
+      // them unauthenticated (NO_AUTH): hold each request until the session is back.
+      if (client.getState() === zookeeper.State.SYNC_CONNECTED) send();
+      else client.once('connected', send);
     });
   }
 
@@ -149,6 +158,23 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
       if (hasCode(error, zookeeper.Exception.NODE_EXISTS)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Creates the node at `/<segments>`, and its parents only when ZooKeeper says one is missing (as Curator's
+   * `creatingParentsIfNeeded` does), so a deploy after the first costs one round trip. Returns false when it exists.
+   */
+  async function createNodeAndParents(segments: readonly string[], acl: ZkAcl[]): Promise<boolean> {
+    const path = `/${segments.join('/')}`;
+    try {
+      return await createNode(path, acl);
+    } catch (error) {
+      if (!hasCode(error, zookeeper.Exception.NO_NODE)) throw error;
+    }
+    for (let depth = 1; depth < segments.length; depth++) {
+      await createNode(`/${segments.slice(0, depth).join('/')}`, parentAcl());
+    }
+    return createNode(path, acl);
   }
 
   async function exists(path: string): Promise<boolean> {
@@ -180,11 +206,8 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
     async ensureNamespace(chroot, identity) {
       return guard('ensure the namespace', chroot, async () => {
         const segments = chrootSegments(chroot);
-        for (let depth = 1; depth < segments.length; depth++) {
-          await createNode(`/${segments.slice(0, depth).join('/')}`, parentAcl());
-        }
         const desired = namespaceAcl(identity);
-        if (await createNode(chroot, desired)) return;
+        if (await createNodeAndParents(segments, desired)) return;
         // The node exists (a retry, or a rotated platform key): make its ACL the one wanted.
         const current = await call<ZkAcl[]>((client, done) => client.getACL(chroot, done));
         if (!sameAcl(current, desired)) {

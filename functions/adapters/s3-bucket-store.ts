@@ -197,7 +197,9 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
     bucketExists,
 
     async ensureBucket(name, tenant) {
-      if (!(await bucketExists(name))) await createBucket(name);
+      // Create first rather than look first: a first deploy then costs one round trip, and a redeploy's create is
+      // answered BucketAlreadyOwnedByYou (or, in us-east-1, 200 with ACLs that are disabled anyway) at the same cost.
+      await createBucket(name);
       // Every setting is written on every call, so a retry repairs a bucket configured halfway.
       const encryption: ServerSideEncryptionByDefault = options.kmsKeyId
         ? { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: options.kmsKeyId }

@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { FlinkplaneError } from '../core/errors.ts';
 import { COMPONENT_NAMES } from '../core/naming.ts';
-import type { KubeObject, KubernetesApplier, ObservedStatus } from '../core/ports.ts';
+import type { AppliedObjects, KubeObject, KubernetesApplier, ObservedStatus } from '../core/ports.ts';
 
 /** The one field manager under which the control plane owns the fields it applies. */
 export const FIELD_MANAGER = 'flinkplane';
@@ -61,6 +61,8 @@ export interface KubernetesApplierOptions {
 
 /** Applies a tenant's objects with server-side apply through `@kubernetes/client-node`. */
 export function createKubernetesApplier(options: KubernetesApplierOptions): KubernetesApplier {
+  /** The Deployments as the API server answered each apply, for `observe` (the core holds the key, opaque to it). */
+  const appliedDeployments = new WeakMap<AppliedObjects, readonly V1Deployment[]>();
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 50;
   let cached: { config: KubeConfig; api: KubernetesObjectApi } | undefined;
@@ -82,8 +84,10 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
 
   return {
     async apply(stages) {
+      const deployments: V1Deployment[] = [];
+      let namespace = '';
       for (const stage of stages) {
-        await Promise.all(
+        const stored = await Promise.all(
           stage.map((object) =>
             call(`apply ${describe(object)}`, (client) =>
               client.patch(
@@ -97,7 +101,14 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
             ),
           ),
         );
+        for (const object of stored) {
+          namespace ||= object.metadata?.namespace ?? '';
+          if (object.kind === 'Deployment') deployments.push(object as V1Deployment);
+        }
       }
+      const applied: AppliedObjects = { namespace };
+      appliedDeployments.set(applied, deployments);
+      return applied;
     },
 
     async deleteNotRetained(tenant, namespace) {
@@ -142,19 +153,18 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
       );
     },
 
-    async observe(namespace) {
-      const read = (name: string) =>
-        ignoreNotFound(
-          call(`read deployment ${name}`, (client) =>
-            client.read<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } }),
+    async observe(namespace, applied) {
+      const justApplied = applied?.namespace === namespace ? appliedDeployments.get(applied) : undefined;
+      // The namespace holds only the tenant's objects: one list of Deployments rather than a read of each.
+      const [deployments, pods] = await Promise.all([
+        justApplied ??
+          call('list deployments', (client) => client.list<V1Deployment>('apps/v1', 'Deployment', namespace)).then(
+            (list) => list.items,
           ),
-        );
-      const [jobManager, taskManager] = await Promise.all([
-        read(COMPONENT_NAMES.jobManager),
-        read(COMPONENT_NAMES.taskManager),
+        call('list pods', (client) => client.list<V1Pod>('v1', 'Pod', namespace)),
       ]);
-      const pods = await call('list pods', (client) => client.list<V1Pod>('v1', 'Pod', namespace));
-      return observation(jobManager, taskManager, pods.items);
+      const named = (name: string) => deployments.find((deployment) => deployment.metadata?.name === name);
+      return observation(named(COMPONENT_NAMES.jobManager), named(COMPONENT_NAMES.taskManager), pods.items);
     },
   };
 }

@@ -7,6 +7,7 @@ import { FIXED_PREFIXES, FIXED_SETTINGS } from './fixed-settings.ts';
 import { COMPONENT_NAMES, haClusterId, tenantNames } from './naming.ts';
 import type { PlatformSettings } from './platform.ts';
 import type {
+  AppliedObjects,
   BucketStore,
   Clock,
   ClusterRecord,
@@ -366,8 +367,11 @@ export class ControlPlane {
     await step('bucket', () => this.deps.buckets.ensureBucket(names.bucket, tenant));
     await step('zookeeper', () => this.deps.zookeeper.ensureNamespace(names.zookeeperChroot, identity));
     await step('access', () => this.deps.access.grant(tenant, names.namespace, names.serviceAccount));
-    await step('kubernetes', () => this.deps.kubernetes.apply(this.deps.render(cluster, identity)));
-    const observed = await this.deps.kubernetes.observe(names.namespace);
+    let applied: AppliedObjects | undefined;
+    await step('kubernetes', async () => {
+      applied = await this.deps.kubernetes.apply(this.deps.render(cluster, identity));
+    });
+    const observed = await this.deps.kubernetes.observe(names.namespace, applied);
     const state = stateFrom('DEPLOYING', observed);
     return this.record(latest(), {
       state,

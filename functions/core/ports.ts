@@ -124,15 +124,26 @@ export interface KubeObject {
 }
 
 /** The tenant's Kubernetes objects. */
+/**
+ * What the API server answered an apply with, opaque to the core: `observe` starts from the objects as they were just
+ * stored instead of reading them again.
+ */
+export interface AppliedObjects {
+  readonly namespace: string;
+}
+
 export interface KubernetesApplier {
   /** Applies each stage in order (server-side apply, one field manager); objects within a stage in parallel. */
-  apply(stages: readonly (readonly KubeObject[])[]): Promise<void>;
+  apply(stages: readonly (readonly KubeObject[])[]): Promise<AppliedObjects>;
   /** Deletes the tenant's objects not marked as retained; returns what was deleted. Idempotent. */
   deleteNotRetained(tenant: string, namespace: string): Promise<string[]>;
   /** Operator purge only: deletes the namespace and with it everything in it. */
   deleteNamespace(namespace: string): Promise<void>;
-  /** Reads the Deployments' and pods' status back. */
-  observe(namespace: string): Promise<ObservedStatus>;
+  /**
+   * Reads the Deployments' and pods' status back. Given the answer of an apply to this namespace, it takes the
+   * Deployments from it, as they were stored a moment ago, and reads only the pods.
+   */
+  observe(namespace: string, applied?: AppliedObjects): Promise<ObservedStatus>;
 }
 
 /** The tenant pods' access to the tenant bucket (EKS Pod Identity associations). */

@@ -1,6 +1,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubernetesApplier } from '../../functions/adapters/kubernetes-applier.ts';
+import { COMPONENT_NAMES } from '../../functions/core/naming.ts';
+import type { KubeObject } from '../../functions/core/ports.ts';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
 
 function configWithToken(url: string, token: string): KubeConfig {
@@ -16,8 +18,33 @@ function configWithToken(url: string, token: string): KubeConfig {
 
 const namespace = (name: string) => [[{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }]];
 
+/** A namespace with the JobManager and TaskManager Deployments, as the renderer stages them. */
+function workloads(name: string, taskManagers: number): KubeObject[][] {
+  const deployment = (component: string, replicas: number): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: component, namespace: name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: component } },
+      template: {
+        metadata: { labels: { app: component } },
+        spec: { containers: [{ name: 'flink', image: 'flink:1.20' }] },
+      },
+    },
+  });
+  return [
+    [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }],
+    [deployment(COMPONENT_NAMES.jobManager, 1), deployment(COMPONENT_NAMES.taskManager, taskManagers)],
+  ];
+}
+
 describe('Kubernetes applier against a stand-in that checks bearer tokens', () => {
   let standin: KubeStandin;
+
+  /** The logged requests for resources, less client-node's discovery of them (cached per client). */
+  const resourceRequests = () =>
+    standin.requestLog.filter((entry) => entry.verb !== 'discovery').map((entry) => `${entry.verb} ${entry.resource}`);
 
   beforeAll(async () => {
     standin = await startKubeStandin({ token: 'current-token' });
@@ -47,5 +74,28 @@ describe('Kubernetes applier against a stand-in that checks bearer tokens', () =
       code: 'internal',
       details: { status: 401 },
     });
+  });
+
+  it('observes from the answer of an apply, reading only the pods, and sees what a fresh read sees', async () => {
+    const applier = createKubernetesApplier({ kubeConfig: async () => configWithToken(standin.url, 'current-token') });
+    const applied = await applier.apply(workloads('observed', 3));
+    standin.clearRequestLog();
+    const fromApply = await applier.observe('observed', applied);
+    expect(resourceRequests()).toEqual(['list pods']);
+    standin.clearRequestLog();
+    const fresh = await applier.observe('observed');
+    expect(resourceRequests().sort()).toEqual(['list deployments', 'list pods']);
+    expect(fromApply).toEqual(fresh);
+    expect(fromApply).toMatchObject({ jobManagerReady: false, taskManagersDesired: 3 });
+  });
+
+  it('reads the Deployments again when the apply it is given was to another namespace', async () => {
+    const applier = createKubernetesApplier({ kubeConfig: async () => configWithToken(standin.url, 'current-token') });
+    const applied = await applier.apply(workloads('elsewhere', 2));
+    await applier.apply(workloads('here', 4));
+    standin.clearRequestLog();
+    const observed = await applier.observe('here', applied);
+    expect(resourceRequests().sort()).toEqual(['list deployments', 'list pods']);
+    expect(observed.taskManagersDesired).toBe(4);
   });
 });

@@ -1,11 +1,5 @@
-import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-// @ts-expect-error dynalite ships no type declarations; the one call used here is typed below.
-import dynaliteModule from 'dynalite';
-import { freePort } from './net.ts';
-
-type DynaliteOptions = { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number };
-const dynalite = dynaliteModule as (options: DynaliteOptions) => Server;
+import { startStoreProcess } from './store-process.ts';
 
 export type DynamoDbServerOptions = {
   /** LevelDB directory to keep the tables on disk; default in memory. */
@@ -17,37 +11,37 @@ export type DynamoDbServer = {
   endpoint: string;
   /** A client for this server: dummy static credentials, region `local`. */
   client: DynamoDBClient;
-  /** Destroys the client and stops the server. */
+  /** The process id of the child process dynalite runs in. */
+  readonly pid: number;
+  /** Destroys the client and stops the server (and its process; LevelDB is flushed). */
   stop(): Promise<void>;
 };
 
-/** Starts dynalite on a free loopback port; tables become ACTIVE at once. */
+/**
+ * Starts dynalite in a child process of its own on a free loopback port, as DynamoDB is a service apart from the
+ * control plane; tables become ACTIVE at once.
+ */
 export async function startDynamoDb(options: DynamoDbServerOptions = {}): Promise<DynamoDbServer> {
-  const server = dynalite({
-    ...(options.path === undefined ? {} : { path: options.path }),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
+  const store = await startStoreProcess({
+    kind: 'dynalite',
+    options: {
+      ...(options.path === undefined ? {} : { path: options.path }),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    },
   });
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://127.0.0.1:${store.port}`;
   const client = new DynamoDBClient({
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // Resolve each command's middleware stack once: less CPU per call.
+    cacheMiddleware: true,
   });
   const stop = async () => {
     client.destroy();
-    // Keep-alive sockets would hold the graceful close open.
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    await store.stop();
   };
-  return { endpoint, client, stop };
+  return { endpoint, client, pid: store.pid, stop };
 }

@@ -75,6 +75,8 @@ export interface LocalControlPlane {
   readonly store: ClusterStore;
   readonly buckets: S3BucketStore;
   readonly access: TenantAccess;
+  /** The tenant ZooKeeper namespaces (reported unavailable when ZooKeeper does not run). */
+  readonly zookeeper: ZooKeeperNamespaces;
   readonly secrets: SecretSource;
   /** The control plane's own ZooKeeper digest identity (it has ALL on every chroot). */
   readonly zookeeperAdmin: ZooKeeperIdentity;
@@ -162,8 +164,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     }
     const health = async () => ({
       components: {
-        dynamodb: { status: 'ok', runsOn: `dynalite at ${dynamo.endpoint}` },
-        s3: { status: 'ok', runsOn: `s3rver at ${s3.endpoint}` },
+        dynamodb: { status: 'ok', runsOn: `dynalite at ${dynamo.endpoint} (own process, pid ${dynamo.pid})` },
+        s3: { status: 'ok', runsOn: `s3rver at ${s3.endpoint} (own process, pid ${s3.pid})` },
         zookeeper: zookeeperServer
           ? {
               status: 'ok',
@@ -190,6 +192,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       store,
       buckets,
       access,
+      zookeeper,
       secrets,
       zookeeperAdmin,
       dynamo,

@@ -1,12 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
-// @ts-expect-error s3rver ships no type declarations; the calls used here are typed below.
-import S3rverModule from 's3rver';
 import { s3ClientConfigForEndpoint } from '../functions/adapters/s3-bucket-store.ts';
-import { freePort } from './net.ts';
-
-type S3rverOptions = { address: string; port: number; silent: boolean; directory: string };
-type S3rver = { run(): Promise<unknown>; close(): Promise<unknown> };
-const S3rverServer = S3rverModule as new (options: S3rverOptions) => S3rver;
+import { startStoreProcess } from './store-process.ts';
 
 /** s3rver's only account; it checks request signatures against this key pair. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -21,20 +15,25 @@ export type S3Server = {
   endpoint: string;
   /** A client for this server, configured by `s3ClientConfigForEndpoint`. */
   client: S3Client;
-  /** Destroys the client and stops the server (the directory is kept). */
+  /** The process id of the child process s3rver runs in. */
+  readonly pid: number;
+  /** Destroys the client and stops the server and its process (the directory is kept). */
   stop(): Promise<void>;
 };
 
-/** Starts s3rver on a free loopback port, silent. */
+/** Starts s3rver, silent, in a child process of its own on a free loopback port, as S3 is a service apart. */
 export async function startS3(options: S3ServerOptions): Promise<S3Server> {
-  const port = await freePort();
-  const server = new S3rverServer({ address: '127.0.0.1', port, silent: true, directory: options.directory });
-  await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({ ...s3ClientConfigForEndpoint(endpoint), credentials: S3RVER_CREDENTIALS });
+  const store = await startStoreProcess({ kind: 's3rver', options: { directory: options.directory, silent: true } });
+  const endpoint = `http://127.0.0.1:${store.port}`;
+  const client = new S3Client({
+    ...s3ClientConfigForEndpoint(endpoint),
+    credentials: S3RVER_CREDENTIALS,
+    // Resolve each command's middleware stack once: less CPU per call.
+    cacheMiddleware: true,
+  });
   const stop = async () => {
     client.destroy();
-    await server.close();
+    await store.stop();
   };
-  return { endpoint, client, stop };
+  return { endpoint, client, pid: store.pid, stop };
 }

@@ -7,10 +7,12 @@ import { digestId } from '../functions/adapters/zookeeper-namespaces.ts';
 import { type ClusterSpec, validateClusterSpec } from '../functions/core/cluster-spec.ts';
 import type { ManifestRenderer } from '../functions/core/control-plane.ts';
 import { buildEffectiveCluster } from '../functions/core/effective-cluster.ts';
-import type { KubernetesApplier } from '../functions/core/ports.ts';
+import { tenantNames as clusterNames } from '../functions/core/naming.ts';
+import type { ClusterRecord, KubernetesApplier } from '../functions/core/ports.ts';
 import { createHttpServer } from '../local/http-server.ts';
 import { type LocalControlPlane, startLocalControlPlane } from '../local/local-control-plane.ts';
 import { isZooKeeperInstalled, ZOOKEEPER_INSTALL_HINT } from '../local/zookeeper-server.ts';
+import { type ApiClient, startApiClient } from './api-client.ts';
 import type { Benchmark, BenchmarkOptions } from './main.ts';
 import { elapsedMs, type Figures, forEachConcurrently, percentile, progress, round, sorted } from './report.ts';
 
@@ -34,6 +36,8 @@ export type BenchStack = {
   recordPorts(on: boolean): void;
   /** One HTTP request over a keep-alive connection pool; answers the status and the body text. */
   request(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: string }>;
+  /** The API client the measured requests go through, in a process of its own. */
+  readonly client: ApiClient;
   /** Registers the tenants through the API (operator token), `concurrency` at a time; answers each tenant's token. */
   registerTenants(names: readonly string[], concurrency: number): Promise<Map<string, string>>;
   stop(): Promise<void>;
@@ -59,6 +63,11 @@ export async function startBenchStack(options: { readinessDelayMs?: number } = {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const client = await startApiClient().catch(async (error: unknown) => {
+    server.close();
+    await local.stop();
+    throw error;
+  });
 
   const request: BenchStack['request'] = (method, path, token, body) =>
     new Promise((resolve, reject) => {
@@ -85,6 +94,7 @@ export async function startBenchStack(options: { readinessDelayMs?: number } = {
     url: `http://127.0.0.1:${port}`,
     adminToken,
     portMs,
+    client,
     recordPorts(on) {
       recording = on;
     },
@@ -99,6 +109,7 @@ export async function startBenchStack(options: { readinessDelayMs?: number } = {
       return tokens;
     },
     async stop() {
+      await client.stop();
       agent.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -129,21 +140,24 @@ export function tenantNames(prefix: string, count: number, from = 0): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(from + i + 1).padStart(4, '0')}`);
 }
 
-/** Deploys the tenants' clusters through the HTTP API, `concurrency` at a time; answers each request's latency. */
-export async function deployThroughApi(
+/**
+ * Deploys the tenants' clusters through the HTTP API from the client process, `concurrency` at a time; answers each
+ * request's latency.
+ */
+export function deployThroughApi(
   stack: BenchStack,
   tokens: ReadonlyMap<string, string>,
   tenants: readonly string[],
   concurrency: number,
 ): Promise<Float64Array> {
-  const latencies = new Float64Array(tenants.length);
-  await forEachConcurrently(tenants, concurrency, async (tenant, index) => {
-    const started = performance.now();
-    const response = await stack.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, tokens.get(tenant)!, SPEC);
-    latencies[index] = elapsedMs(started);
-    if (response.status !== 202) throw new Error(`deploy ${tenant}: HTTP ${response.status} ${response.body}`);
-  });
-  return latencies;
+  const requests = tenants.map((tenant) => ({
+    method: 'PUT',
+    path: `/v1/tenants/${tenant}/flink-cluster`,
+    token: tokens.get(tenant)!,
+    body: SPEC,
+    expect: 202,
+  }));
+  return stack.client.run(stack.url, requests, concurrency);
 }
 
 /**
@@ -165,7 +179,64 @@ async function applyRaw(
   return latencies;
 }
 
+/**
+ * The floor under any deploy that keeps the lifecycle's contract (issue [B]): only the round trips it cannot do
+ * without, through the same adapters, in order, with no control-plane logic and no HTTP. The tenant read that
+ * authenticates, the cluster read, the intent and a status record after each of the four steps (bucket, ZooKeeper
+ * namespace, apply, observe), the bucket, the namespace, the apply, and observe's read of the pods.
+ */
+async function deployFloor(
+  local: LocalControlPlane,
+  applier: KubernetesApplier,
+  tenants: readonly string[],
+  concurrency: number,
+): Promise<Float64Array> {
+  const latencies = new Float64Array(tenants.length);
+  await forEachConcurrently(tenants, concurrency, async (tenant, index) => {
+    const started = performance.now();
+    const names = clusterNames(tenant, local.platform);
+    await local.store.getTenant(tenant);
+    let version = (await local.store.getCluster(tenant))?.version ?? 0;
+    const record = (step: string): ClusterRecord => ({
+      tenant,
+      state: 'DEPLOYING',
+      generation: 1,
+      spec: baseline(local).spec,
+      haEpoch: 1,
+      previousHaClusterIds: [],
+      operation: { kind: 'deploy', generation: 1, step, leaseUntil: new Date(Date.now() + 60_000).toISOString() },
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    });
+    version = await local.store.putCluster(record('intent'), version);
+    await local.buckets.ensureBucket(names.bucket, tenant);
+    version = await local.store.putCluster(record('bucket'), version);
+    await local.zookeeper.ensureNamespace(names.zookeeperChroot, local.secrets.zookeeperIdentity(tenant));
+    version = await local.store.putCluster(record('zookeeper'), version);
+    const applied = await applier.apply(renderFirstDeploy(local, tenant));
+    version = await local.store.putCluster(record('kubernetes'), version);
+    await applier.observe(names.namespace, applied);
+    await local.store.putCluster(record('observed'), version);
+    latencies[index] = elapsedMs(started);
+  });
+  return latencies;
+}
+
 const baselines = new WeakMap<LocalControlPlane, { spec: ClusterSpec; render: ManifestRenderer }>();
+
+function baseline(local: LocalControlPlane): { spec: ClusterSpec; render: ManifestRenderer } {
+  let found = baselines.get(local);
+  if (!found) {
+    const validation = validateClusterSpec(SPEC, local.platform);
+    if (!validation.ok) throw new Error('the benchmark spec is invalid');
+    found = {
+      spec: validation.spec,
+      render: createManifestRenderer({ controlPlaneAclId: digestId(local.zookeeperAdmin) }),
+    };
+    baselines.set(local, found);
+  }
+  return found;
+}
 
 /**
  * The stages deploy renders for a tenant's first deployment (HA epoch 1) of `SPEC`, with the renderer wired as
@@ -173,16 +244,8 @@ const baselines = new WeakMap<LocalControlPlane, { spec: ClusterSpec; render: Ma
  * the baseline's too.
  */
 function renderFirstDeploy(local: LocalControlPlane, tenant: string) {
-  let baseline = baselines.get(local);
-  if (!baseline) {
-    const validation = validateClusterSpec(SPEC, local.platform);
-    if (!validation.ok) throw new Error('the benchmark spec is invalid');
-    const render = createManifestRenderer({ controlPlaneAclId: digestId(local.zookeeperAdmin) });
-    baseline = { spec: validation.spec, render };
-    baselines.set(local, baseline);
-  }
-  const cluster = buildEffectiveCluster(tenant, baseline.spec, local.platform, 1);
-  return baseline.render(cluster, local.secrets.zookeeperIdentity(tenant));
+  const { spec, render } = baseline(local);
+  return render(buildEffectiveCluster(tenant, spec, local.platform, 1), local.secrets.zookeeperIdentity(tenant));
 }
 
 /** Wall time, this process's CPU time and every request's latency of one path, over all rounds. */
@@ -211,7 +274,7 @@ export const deployBenchmark: Benchmark = {
 export async function runDeploy(options: BenchmarkOptions): Promise<Figures> {
   const count = options.sizes?.tenants ?? (options.quick ? QUICK_TENANTS : FULL_TENANTS);
   const warmUp = Math.min(WARM_UP_TENANTS, count);
-  // Two rounds, raw first then deploy first, so drift (GC, JIT, a fuller store) lands on both paths alike.
+  // Two rounds, raw first then deploy first, so drift (GC, JIT, a fuller store) lands on every path alike.
   const rounds = count >= 2 * CONCURRENCY ? 2 : 1;
   const stack = await startBenchStack();
   try {
@@ -220,20 +283,26 @@ export async function runDeploy(options: BenchmarkOptions): Promise<Figures> {
     const applier = createKubernetesApplier({ kubeConfig: async () => kubeConfig, backoffMs: 20 });
     const deployTenants = tenantNames('dep', count);
     const rawTenants = tenantNames('raw', count);
+    const floorTenants = tenantNames('flr', count);
     const warmDeploy = tenantNames('warmdep', warmUp);
-    progress(`deploy: registering ${count + warmUp} tenants`);
+    const warmFloor = tenantNames('warmflr', warmUp);
+    progress(`deploy: registering ${2 * (count + warmUp)} tenants`);
     const tokens = await stack.registerTenants([...warmDeploy, ...deployTenants], CONCURRENCY);
+    await stack.registerTenants([...warmFloor, ...floorTenants], CONCURRENCY);
     progress(`deploy: warming up with ${warmUp} tenants each way`);
     await deployThroughApi(stack, tokens, warmDeploy, CONCURRENCY);
     await applyRaw(stack.local, applier, tenantNames('warmraw', warmUp), CONCURRENCY);
+    await deployFloor(stack.local, applier, warmFloor, CONCURRENCY);
 
     const deploy: Phase = { latencies: [], ms: 0, cpuMs: 0 };
     const raw: Phase = { latencies: [], ms: 0, cpuMs: 0 };
+    const floor: Phase = { latencies: [], ms: 0, cpuMs: 0 };
     for (let pass = 0; pass < rounds; pass++) {
       const slice = (names: string[]) =>
         names.slice(Math.floor((pass * count) / rounds), Math.floor(((pass + 1) * count) / rounds));
       const steps = [
         () => measure(raw, () => applyRaw(stack.local, applier, slice(rawTenants), CONCURRENCY)),
+        () => measure(floor, () => deployFloor(stack.local, applier, slice(floorTenants), CONCURRENCY)),
         async () => {
           stack.recordPorts(true);
           await measure(deploy, () => deployThroughApi(stack, tokens, slice(deployTenants), CONCURRENCY));
@@ -243,7 +312,7 @@ export async function runDeploy(options: BenchmarkOptions): Promise<Figures> {
       if (pass % 2 === 1) steps.reverse();
       for (const step of steps) await step();
       progress(
-        `deploy: ${pass + 1}/${rounds} rounds: raw ${round(raw.ms / 1000)} s, deploy ${round(deploy.ms / 1000)} s`,
+        `deploy: ${pass + 1}/${rounds} rounds: raw ${round(raw.ms / 1000)} s, floor ${round(floor.ms / 1000)} s, deploy ${round(deploy.ms / 1000)} s`,
       );
     }
 
@@ -273,6 +342,10 @@ export async function runDeploy(options: BenchmarkOptions): Promise<Figures> {
       rawCpuMsPerTenant: round(raw.cpuMs / count, 2),
       overheadRatio: round(deploy.ms / raw.ms),
       overheadCpuRatio: round(deploy.cpuMs / raw.cpuMs),
+      floorSeconds: round(floor.ms / 1000),
+      floorCpuMsPerTenant: round(floor.cpuMs / count, 2),
+      floorRatio: round(floor.ms / raw.ms),
+      deployOverFloorRatio: round(deploy.ms / floor.ms),
       ...portFigures,
       deployOutsidePortsMs: round(meanLatency - inPorts, 1),
     };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BENCHMARKS, type RunSummary, runBenchmarks } from '../../bench/main.ts';
 
@@ -112,4 +113,17 @@ describe('npm run bench (all benchmarks at tiny sizes; real dynalite, s3rver, Zo
     }
     expect(table.at(-2)).toMatch(/^bars: \d+ passed, \d+ missed, \d+ not checked$/);
   }, 180_000);
+});
+
+describe('README figures', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const keysSection = readme.slice(readme.indexOf('### The keys of the JSON line'));
+
+  it('documents every key the deploy, status-sweep and cold-start benchmarks print', () => {
+    const undocumented = Object.values(DOCUMENTED_KEYS)
+      .flat()
+      .map((key) => key.replace(/^(api|reconciler|flink-cluster-resource)\./, '<handler>.'))
+      .filter((key) => !keysSection.includes(`\`${key}\``));
+    expect(undocumented).toEqual([]);
+  });
 });

@@ -164,16 +164,27 @@ export function deployThroughApi(
  * The baseline: what deploy does in Kubernetes and nothing else. The same renderer on the same effective cluster and
  * identity, applied by the same client-node applier to the same stand-in, at the same concurrency.
  */
-async function applyRaw(
+function applyRaw(
   local: LocalControlPlane,
   applier: KubernetesApplier,
   tenants: readonly string[],
   concurrency: number,
 ): Promise<Float64Array> {
+  return timedPerTenant(tenants, concurrency, async (tenant) => {
+    await applier.apply(renderFirstDeploy(local, tenant));
+  });
+}
+
+/** Runs `action` for each tenant, `concurrency` at a time; answers each one's wall time in ms. */
+async function timedPerTenant(
+  tenants: readonly string[],
+  concurrency: number,
+  action: (tenant: string) => Promise<void>,
+): Promise<Float64Array> {
   const latencies = new Float64Array(tenants.length);
   await forEachConcurrently(tenants, concurrency, async (tenant, index) => {
     const started = performance.now();
-    await applier.apply(renderFirstDeploy(local, tenant));
+    await action(tenant);
     latencies[index] = elapsedMs(started);
   });
   return latencies;
@@ -185,15 +196,13 @@ async function applyRaw(
  * authenticates, the cluster read, the intent and a status record after each of the four steps (bucket, ZooKeeper
  * namespace, apply, observe), the bucket, the namespace, the apply, and observe's read of the pods.
  */
-async function deployFloor(
+function deployFloor(
   local: LocalControlPlane,
   applier: KubernetesApplier,
   tenants: readonly string[],
   concurrency: number,
 ): Promise<Float64Array> {
-  const latencies = new Float64Array(tenants.length);
-  await forEachConcurrently(tenants, concurrency, async (tenant, index) => {
-    const started = performance.now();
+  return timedPerTenant(tenants, concurrency, async (tenant) => {
     const names = clusterNames(tenant, local.platform);
     await local.store.getTenant(tenant);
     let version = (await local.store.getCluster(tenant))?.version ?? 0;
@@ -217,9 +226,7 @@ async function deployFloor(
     version = await local.store.putCluster(record('kubernetes'), version);
     await applier.observe(names.namespace, applied);
     await local.store.putCluster(record('observed'), version);
-    latencies[index] = elapsedMs(started);
   });
-  return latencies;
 }
 
 const baselines = new WeakMap<LocalControlPlane, { spec: ClusterSpec; render: ManifestRenderer }>();

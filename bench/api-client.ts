@@ -30,15 +30,11 @@ const ENTRY = fileURLToPath(new URL('./api-client-main.ts', import.meta.url));
 
 /** Starts the client process once it listens; it exits when `stop` closes its channel or this process goes away. */
 export async function startApiClient(): Promise<ApiClient> {
-  const child = spawnTypeScript(ENTRY);
-  let output = '';
-  const remember = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', remember);
-  child.stderr?.on('data', remember);
+  const { child, output } = spawnTypeScript(ENTRY);
   const exited = once(child, 'exit');
-  const exitedEarly = exited.then(() => Promise.reject(new Error(`API client exited before it was ready:\n${output}`)));
+  const exitedEarly = exited.then(() =>
+    Promise.reject(new Error(`API client exited before it was ready:\n${output()}`)),
+  );
   exitedEarly.catch(() => undefined);
   await Promise.race([once(child, 'message'), exitedEarly]);
   let nextId = 0;
@@ -53,7 +49,7 @@ export async function startApiClient(): Promise<ApiClient> {
           if (message.type === 'failed') reject(new Error(`API client: ${message.error}`));
           else resolve(message);
         };
-        const onExit = () => reject(new Error(`API client exited:\n${output}`));
+        const onExit = () => reject(new Error(`API client exited:\n${output()}`));
         child.on('message', onMessage);
         child.once('exit', onExit);
       });

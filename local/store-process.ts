@@ -6,8 +6,6 @@ import { spawnTypeScript } from './typescript-process.ts';
 const READY_TIMEOUT_MS = 30_000;
 /** How long `stop` waits for a store process to close its store and exit before it kills it. */
 const STOP_TIMEOUT_MS = 5_000;
-/** How much of a store process's output is kept for error messages. */
-const OUTPUT_TAIL_CHARS = 4_000;
 
 /** dynalite's settings, as `dynalite(options)` takes them. */
 export type DynaliteOptions = { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number };
@@ -43,8 +41,7 @@ const ENTRY = fileURLToPath(new URL('./store-process-main.ts', import.meta.url))
  * exits or fails before it is ready.
  */
 export async function startStoreProcess(launch: StoreLaunch): Promise<StoreProcess> {
-  const child = spawnTypeScript(ENTRY, [JSON.stringify(launch)]);
-  const output = rememberOutput(child);
+  const { child, output } = spawnTypeScript(ENTRY, [JSON.stringify(launch)]);
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let stopping = false;
   const stop = async () => {
@@ -63,17 +60,6 @@ export async function startStoreProcess(launch: StoreLaunch): Promise<StoreProce
     if (!stopping) console.error(`${launch.kind} process exited unexpectedly (${signal ?? code}):\n${output()}`);
   });
   return { port, pid: child.pid!, stop };
-}
-
-/** Keeps the tail of the child's stdout and stderr (draining both, so the child never blocks on a full pipe). */
-function rememberOutput(child: ChildProcess): () => string {
-  let tail = '';
-  const remember = (chunk: Buffer) => {
-    tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-  };
-  child.stdout?.on('data', remember);
-  child.stderr?.on('data', remember);
-  return () => tail;
 }
 
 /** Resolves with the port the child reports; rejects if it fails to spawn, exits or stays silent first. */

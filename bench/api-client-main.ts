@@ -34,18 +34,24 @@ function send(url: URL, call: ApiRequest): Promise<{ status: number; body: strin
 async function run(message: ApiClientRun): Promise<ApiClientDone> {
   const url = new URL(message.url);
   const latencies: number[] = new Array(message.requests.length).fill(0);
-  const statuses: number[] = new Array(message.requests.length).fill(0);
+  const bodies: string[] = new Array(message.keepBodies ? message.requests.length : 0).fill('');
   let firstUnexpected: string | undefined;
   await forEachConcurrently(message.requests, message.concurrency, async (call, index) => {
     const started = performance.now();
     const response = await send(url, call);
     latencies[index] = elapsedMs(started);
-    statuses[index] = response.status;
+    if (message.keepBodies) bodies[index] = response.body;
     if (response.status !== call.expect && firstUnexpected === undefined) {
       firstUnexpected = `${call.method} ${call.path}: HTTP ${response.status} ${response.body}`;
     }
   });
-  return { type: 'done', id: message.id, latencies, statuses, ...(firstUnexpected ? { firstUnexpected } : {}) };
+  return {
+    type: 'done',
+    id: message.id,
+    latencies,
+    ...(message.keepBodies ? { bodies } : {}),
+    ...(firstUnexpected ? { firstUnexpected } : {}),
+  };
 }
 
 function isRun(message: unknown): message is ApiClientRun {

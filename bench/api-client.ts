@@ -5,24 +5,39 @@ import { spawnTypeScript } from '../local/typescript-process.ts';
 /** One API request the client sends, and the status it expects. */
 export type ApiRequest = { method: string; path: string; token: string; body?: unknown; expect: number };
 
-/** Parent → client: send these requests, `concurrency` at a time. */
-export type ApiClientRun = { type: 'run'; id: number; url: string; requests: ApiRequest[]; concurrency: number };
+/** Parent → client: send these requests, `concurrency` at a time; `keepBodies` to have the answers' bodies back. */
+export type ApiClientRun = {
+  type: 'run';
+  id: number;
+  url: string;
+  requests: ApiRequest[];
+  concurrency: number;
+  keepBodies: boolean;
+};
 
-/** Client → parent: each request's latency (ms) and status, in request order, and the first unexpected answer. */
+/** Client → parent: each request's latency (ms) and, if kept, body, in request order; the first unexpected answer. */
 export type ApiClientDone = {
   type: 'done';
   id: number;
   latencies: number[];
-  statuses: number[];
+  bodies?: string[];
   firstUnexpected?: string;
 };
+
+/** What a run answers: each request's latency in ms and, when asked for, each answer's body, in request order. */
+export type ApiClientResult = { latencies: Float64Array; bodies: string[] };
 
 type ApiClientFailed = { type: 'failed'; id: number; error: string };
 
 /** The benchmark's API client, running in a child process so its CPU is not charged to the control plane. */
 export type ApiClient = {
   /** Sends the requests; rejects naming the first answer whose status was not the expected one. */
-  run(url: string, requests: ApiRequest[], concurrency: number): Promise<Float64Array>;
+  run(
+    url: string,
+    requests: ApiRequest[],
+    concurrency: number,
+    options?: { keepBodies?: boolean },
+  ): Promise<ApiClientResult>;
   stop(): Promise<void>;
 };
 
@@ -39,7 +54,7 @@ export async function startApiClient(): Promise<ApiClient> {
   await Promise.race([once(child, 'message'), exitedEarly]);
   let nextId = 0;
   return {
-    async run(url, requests, concurrency) {
+    async run(url, requests, concurrency, options = {}) {
       const id = nextId++;
       const answer = new Promise<ApiClientDone>((resolve, reject) => {
         const onMessage = (message: ApiClientDone | ApiClientFailed) => {
@@ -53,11 +68,18 @@ export async function startApiClient(): Promise<ApiClient> {
         child.on('message', onMessage);
         child.once('exit', onExit);
       });
-      const message: ApiClientRun = { type: 'run', id, url, requests, concurrency };
+      const message: ApiClientRun = {
+        type: 'run',
+        id,
+        url,
+        requests,
+        concurrency,
+        keepBodies: options.keepBodies ?? false,
+      };
       child.send(message);
       const done = await answer;
       if (done.firstUnexpected) throw new Error(done.firstUnexpected);
-      return Float64Array.from(done.latencies);
+      return { latencies: Float64Array.from(done.latencies), bodies: done.bodies ?? [] };
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

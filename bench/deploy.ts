@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createManifestRenderer } from '../cluster-templates/manifest-renderer.ts';
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
@@ -34,9 +34,7 @@ export type BenchStack = {
   /** Wall time spent inside each port's calls while `recordPorts` is on, in ms, by port name. */
   readonly portMs: Map<string, number>;
   recordPorts(on: boolean): void;
-  /** One HTTP request over a keep-alive connection pool; answers the status and the body text. */
-  request(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: string }>;
-  /** The API client the measured requests go through, in a process of its own. */
+  /** The API client every request goes through, in a process of its own. */
   readonly client: ApiClient;
   /** Registers the tenants through the API (operator token), `concurrency` at a time; answers each tenant's token. */
   registerTenants(names: readonly string[], concurrency: number): Promise<Map<string, string>>;
@@ -62,55 +60,35 @@ export async function startBenchStack(options: { readinessDelayMs?: number } = {
   server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const url = `http://127.0.0.1:${port}`;
   const client = await startApiClient().catch(async (error: unknown) => {
     server.close();
     await local.stop();
     throw error;
   });
 
-  const request: BenchStack['request'] = (method, path, token, body) =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string | number> = { authorization: `Bearer ${token}` };
-      if (payload !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(payload);
-      }
-      const outgoing = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        response.on('error', reject);
-      });
-      outgoing.on('error', reject);
-      outgoing.end(payload);
-    });
-
   return {
     local,
-    url: `http://127.0.0.1:${port}`,
+    url,
     adminToken,
     portMs,
     client,
     recordPorts(on) {
       recording = on;
     },
-    request,
     async registerTenants(names, concurrency) {
-      const tokens = new Map<string, string>();
-      await forEachConcurrently(names, concurrency, async (name) => {
-        const response = await request('POST', '/v1/tenants', adminToken, { name });
-        if (response.status !== 201) throw new Error(`register ${name}: HTTP ${response.status} ${response.body}`);
-        tokens.set(name, (JSON.parse(response.body) as { token: string }).token);
-      });
-      return tokens;
+      const requests = names.map((name) => ({
+        method: 'POST',
+        path: '/v1/tenants',
+        token: adminToken,
+        body: { name },
+        expect: 201,
+      }));
+      const { bodies } = await client.run(url, requests, concurrency, { keepBodies: true });
+      return new Map(names.map((name, index) => [name, (JSON.parse(bodies[index]!) as { token: string }).token]));
     },
     async stop() {
       await client.stop();
-      agent.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await local.stop();
@@ -144,7 +122,7 @@ export function tenantNames(prefix: string, count: number, from = 0): string[] {
  * Deploys the tenants' clusters through the HTTP API from the client process, `concurrency` at a time; answers each
  * request's latency.
  */
-export function deployThroughApi(
+export async function deployThroughApi(
   stack: BenchStack,
   tokens: ReadonlyMap<string, string>,
   tenants: readonly string[],
@@ -157,7 +135,7 @@ export function deployThroughApi(
     body: SPEC,
     expect: 202,
   }));
-  return stack.client.run(stack.url, requests, concurrency);
+  return (await stack.client.run(stack.url, requests, concurrency)).latencies;
 }
 
 /**

@@ -15,7 +15,6 @@ type ZkClient = {
   addAuthInfo(scheme: string, auth: Buffer): void;
   once(event: 'connected' | 'expired' | 'authenticationFailed', listener: () => void): void;
   on(event: 'expired' | 'disconnected', listener: () => void): void;
-  removeListener(event: 'connected', listener: () => void): void;
   removeAllListeners(): void;
   getState(): unknown;
   create(path: string, data: Buffer | null, acls: ZkAcl[], mode: number, callback: Callback<string>): void;
@@ -120,14 +119,9 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
   async function call<T>(operation: (client: ZkClient, callback: Callback<T>) => void): Promise<T> {
     const client = await connect();
     return new Promise<T>((resolve, reject) => {
-      const send = () =>
-        operation(client, (error, result) => {
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve(result);
-        });
+      let timedOut = false;
       const timer = setTimeout(() => {
-        client.removeListener('connected', send);
+        timedOut = true;
         reject(
           new FlinkplaneError(
             'dependency_unavailable',
@@ -136,11 +130,38 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
           ),
         );
       }, sessionTimeout);
-      // While the client reconnects it queues requests ahead of the digest it re-sends, so ZooKeeper would answer
-      // them unauthenticated (NO_AUTH): hold each request until the session is back.
-      if (client.getState() === zookeeper.State.SYNC_CONNECTED) send();
-      else client.once('connected', send);
+      const send = () => {
+        if (timedOut) return;
+        operation(client, (error, result) => {
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve(result);
+        });
+      };
+      const waiting = sessionBack(client);
+      if (waiting) void waiting.then(send);
+      else send();
     });
+  }
+
+  /**
+   * While the client reconnects it queues requests ahead of the digest it re-sends, so ZooKeeper would answer them
+   * unauthenticated (NO_AUTH): requests wait for the session instead. One listener per reconnect, however many wait.
+   */
+  const reconnects = new WeakMap<ZkClient, Promise<void>>();
+  function sessionBack(client: ZkClient): Promise<void> | undefined {
+    if (client.getState() === zookeeper.State.SYNC_CONNECTED) return undefined;
+    let reconnect = reconnects.get(client);
+    if (!reconnect) {
+      reconnect = new Promise<void>((resolve) =>
+        client.once('connected', () => {
+          reconnects.delete(client);
+          resolve();
+        }),
+      );
+      reconnects.set(client, reconnect);
+    }
+    return reconnect;
   }
 
   const namespaceAcl = (identity: ZooKeeperIdentity) => [

@@ -1,5 +1,4 @@
 import {
-  ApiException,
   AppsV1Api,
   CoreV1Api,
   KubernetesObjectApi,
@@ -11,6 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
+import { failure } from '../support/kube-failure.ts';
 
 let standin: KubeStandin;
 let core: CoreV1Api;
@@ -29,17 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await standin.stop();
 });
-
-/** The Status body and HTTP code of a request that must fail. */
-async function failure(request: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof ApiException) return { code: error.code, body: JSON.parse(error.body as string) };
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 function configMap(namespace: string, name: string, labels: Record<string, string> = {}): V1ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { key: 'value' } };

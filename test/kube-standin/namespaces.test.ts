@@ -1,6 +1,7 @@
-import { ApiException, AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
+import { failure } from '../support/kube-failure.ts';
 
 let standin: KubeStandin;
 let core: CoreV1Api;
@@ -15,16 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await standin.stop();
 });
-
-async function failure(request: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof ApiException) return { code: error.code, body: JSON.parse(error.body as string) };
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 function deployment(namespace: string, name: string, replicas: number): V1Deployment {
   const labels = { app: name };

@@ -1,5 +1,4 @@
 import {
-  ApiException,
   AppsV1Api,
   CoreV1Api,
   KubernetesObjectApi,
@@ -9,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
+import { failure } from '../support/kube-failure.ts';
 
 let standin: KubeStandin;
 let objects: KubernetesObjectApi;
@@ -30,16 +30,6 @@ afterAll(async () => {
 
 function apply<T extends { apiVersion?: string; kind?: string }>(obj: T, manager = 'flinkplane', force?: boolean) {
   return objects.patch(obj, undefined, undefined, manager, force, PatchStrategy.ServerSideApply);
-}
-
-async function failure(request: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof ApiException) return { code: error.code, body: JSON.parse(error.body as string) };
-    throw error;
-  }
-  throw new Error('expected the request to fail');
 }
 
 function taskManagers(

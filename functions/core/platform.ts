@@ -74,7 +74,12 @@ export const PlatformSettingsSchema = z
     /** Namespace of the shared ZooKeeper; its NetworkPolicy admits only tenant proxies. */
     zookeeperNamespace: z.string().min(1).default('flinkplane-zookeeper'),
     /** CIDRs Flink pods may not reach directly (e.g. the node and pod ranges); all other egress is open for jobs. */
-    blockedEgressCidrs: z.array(z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/)).default([]),
+    blockedEgressCidrs: z.array(z.cidrv4()).default([]),
+    /**
+     * The pod network: where a bridge CNI (the local kubelet) gives pods their addresses. The local plane refuses to
+     * start when it overlaps the host's own addresses or routes.
+     */
+    podCidr: z.cidrv4().default('10.244.0.0/16'),
     /** IAM role the tenant pods assume through EKS Pod Identity; session tags scope it to the tenant's bucket. */
     tenantRoleArn: z.string().optional(),
     /** Zones a tenant may choose; the first is the default. */

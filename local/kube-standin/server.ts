@@ -176,6 +176,11 @@ export type KubeStandin = {
   setPortForwardTarget(namespaceAndPod: string, port: number, address: string | undefined): void;
   /** A deep copy of every stored object, cluster-scoped first, each sorted by namespace and name. */
   objects(): KubeObject[];
+  /**
+   * The live object store, for in-process readers that must not pay for a copy per request (the local ingress, the
+   * service proxy). Read it, subscribe to it; never write to it: writes go through the API.
+   */
+  readonly store: ObjectStore;
   /** Stops serving, ends watches, writes the data file. */
   stop(): Promise<void>;
 };
@@ -273,6 +278,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     healDeployment: (namespace, name) => simulator.heal(namespace, name),
     setPortForwardTarget: (namespaceAndPod, port, address) => portForwards.setTarget(namespaceAndPod, port, address),
     objects: () => clone(store.all()),
+    store,
     async stop() {
       if (stopped) return;
       stopped = true;

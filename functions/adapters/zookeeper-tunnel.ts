@@ -17,6 +17,8 @@ export type ZooKeeperTunnelOptions = {
   podLabelSelector: string;
   /** ZooKeeper's client port in the pods, e.g. 2181. */
   port: number;
+  /** What the tunnel reaches, in error messages: the same tunnel serves the JobManager's REST API. @default ZooKeeper */
+  label?: string;
   /** Limit of one API call (pod list, port-forward handshake); default 10 000 ms. */
   apiTimeoutMs?: number;
   /**
@@ -60,6 +62,7 @@ type ForwardSocket = {
  */
 export function createZooKeeperTunnel(options: ZooKeeperTunnelOptions): ZooKeeperTunnel {
   const { namespace, podLabelSelector, port } = options;
+  const label = options.label ?? 'ZooKeeper';
   const apiTimeoutMs = options.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS;
   const where = { namespace, podLabelSelector, port };
   let listening: { server: Server; address: Promise<string> } | undefined;
@@ -91,15 +94,15 @@ export function createZooKeeperTunnel(options: ZooKeeperTunnelOptions): ZooKeepe
         undefined,
         podLabelSelector,
       );
-      items = (await withTimeout(request, apiTimeoutMs, 'listing the ZooKeeper pods')).items;
+      items = (await withTimeout(request, apiTimeoutMs, `listing the ${label} pods`)).items;
     } catch (error) {
-      throw unavailable(`could not list the ZooKeeper pods in ${namespace}`, error, where);
+      throw unavailable(label, `could not list the ${label} pods in ${namespace}`, error, where);
     }
     const ready = items.filter(isReady).map((pod) => pod.metadata!.name!);
     if (ready.length === 0) {
       throw new FlinkplaneError(
         'dependency_unavailable',
-        `No Ready ZooKeeper pod in namespace ${namespace} matches ${podLabelSelector} (${items.length} matching pods)`,
+        `No Ready ${label} pod in namespace ${namespace} matches ${podLabelSelector} (${items.length} matching pods)`,
         { ...where, matchingPods: items.length },
       );
     }
@@ -142,7 +145,7 @@ export function createZooKeeperTunnel(options: ZooKeeperTunnelOptions): ZooKeepe
       });
       return ws as unknown as ForwardSocket;
     } catch (error) {
-      throw unavailable(`could not open a port-forward to ZooKeeper pod ${namespace}/${pod}:${port}`, error, {
+      throw unavailable(label, `could not open a port-forward to ${label} pod ${namespace}/${pod}:${port}`, error, {
         ...where,
         pod,
       });
@@ -200,7 +203,7 @@ export function createZooKeeperTunnel(options: ZooKeeperTunnelOptions): ZooKeepe
       ws.on('close', () => socket.end());
       return;
     }
-    if (!ended && lastError !== undefined) report(asUnavailable(lastError));
+    if (!ended && lastError !== undefined) report(asUnavailable(label, lastError));
     end();
   }
 
@@ -221,7 +224,7 @@ export function createZooKeeperTunnel(options: ZooKeeperTunnelOptions): ZooKeepe
       server.listen(0, '127.0.0.1', () => {
         server.off('error', reject);
         server.on('error', (error) =>
-          report(new FlinkplaneError('internal', `The ZooKeeper tunnel's listener failed: ${error.message}`, where)),
+          report(new FlinkplaneError('internal', `The ${label} tunnel's listener failed: ${error.message}`, where)),
         );
         resolve(`127.0.0.1:${(server.address() as { port: number }).port}`);
       });
@@ -272,12 +275,12 @@ function isReady(pod: V1Pod): boolean {
   );
 }
 
-function asUnavailable(error: unknown): FlinkplaneError {
-  return error instanceof FlinkplaneError ? error : unavailable('failed', error, {});
+function asUnavailable(label: string, error: unknown): FlinkplaneError {
+  return error instanceof FlinkplaneError ? error : unavailable(label, 'failed', error, {});
 }
 
 /** A `dependency_unavailable` error naming what the API server answered, without the request's credentials. */
-function unavailable(action: string, error: unknown, context: Record<string, unknown>): FlinkplaneError {
+function unavailable(label: string, action: string, error: unknown, context: Record<string, unknown>): FlinkplaneError {
   if (error instanceof FlinkplaneError) return error;
   const status = httpStatus(error);
   const timedOut = error instanceof TimeoutError;
@@ -293,7 +296,7 @@ function unavailable(action: string, error: unknown, context: Record<string, unk
             : `the Kubernetes API server could not be reached (${errorMessage(error)})`;
   return new FlinkplaneError(
     'dependency_unavailable',
-    `The ZooKeeper tunnel ${action}: ${why}`,
+    `The ${label} tunnel ${action}: ${why}`,
     { ...context, ...(status !== undefined ? { status } : timedOut ? { timedOut } : {}) },
     { cause: error },
   );

@@ -13,6 +13,7 @@ import type {
   ClusterRecord,
   ClusterState,
   ClusterStore,
+  FlinkRest,
   KubeObject,
   KubernetesApplier,
   ObservedStatus,
@@ -45,6 +46,11 @@ export interface ControlPlaneDeps {
   readonly clock: Clock;
   readonly platform: PlatformSettings;
   readonly render: ManifestRenderer;
+  /**
+   * The JobManagers' REST API. With it, RUNNING also needs every TaskManager registered with the JobManager; without
+   * it (simulated pods, which run no Flink) pod readiness decides. @default none
+   */
+  readonly flinkRest?: FlinkRest;
   /** How long a request holds a tenant before another request or the reconciler may take over. @default 60 s */
   readonly leaseMs?: number;
 }
@@ -82,7 +88,7 @@ export class ControlPlane {
         version: version.version,
         release: version.release,
         configFileName: version.configFileName,
-        providedPackages: [version.packages.kafkaConnector, ...version.packages.others],
+        providedPackages: version.artifacts.map((artifact) => artifact.coordinate),
       })),
       defaultVersion: DEFAULT_FLINK_VERSION,
       zones: platform.zones,
@@ -322,7 +328,7 @@ export class ControlPlane {
     }
     if (!LIVE_STATES.has(record.state)) return 'unchanged';
     const names = tenantNames(record.tenant, this.deps.platform);
-    const observed = await this.deps.kubernetes.observe(names.namespace);
+    const observed = await this.observe(names.namespace, undefined, record);
     const state = stateFrom(record.state, observed);
     if (state === record.state && sameObservation(record.observed, observed)) return 'unchanged';
     await this.persist(
@@ -371,7 +377,7 @@ export class ControlPlane {
     await step('kubernetes', async () => {
       applied = await this.deps.kubernetes.apply(this.deps.render(cluster, identity));
     });
-    const observed = await this.deps.kubernetes.observe(names.namespace, applied);
+    const observed = await this.observe(names.namespace, applied);
     const state = stateFrom('DEPLOYING', observed);
     return this.record(latest(), {
       state,
@@ -398,6 +404,33 @@ export class ControlPlane {
       lastError: undefined,
       destroyedAt: this.now(),
     });
+  }
+
+  /**
+   * Kubernetes' view of the cluster and, once every pod is ready, the JobManager's own: how many TaskManagers it has
+   * registered. A RUNNING cluster whose pods have not changed is not asked again, so a sweep over every tenant stays
+   * one pod list each.
+   */
+  private async observe(
+    namespace: string,
+    applied?: AppliedObjects,
+    previous?: ClusterRecord,
+  ): Promise<ObservedStatus> {
+    const observed = await this.deps.kubernetes.observe(namespace, applied);
+    const flinkRest = this.deps.flinkRest;
+    const podsReady = observed.jobManagerReady && observed.taskManagersReady >= observed.taskManagersDesired;
+    if (!flinkRest || observed.failed || !podsReady) return observed;
+    const before = previous?.observed;
+    if (previous?.state === 'RUNNING' && before?.taskManagersRegistered !== undefined && samePods(before, observed)) {
+      return { ...observed, taskManagersRegistered: before.taskManagersRegistered, ...pick(before, 'flinkVersion') };
+    }
+    try {
+      const overview = await flinkRest.overview(namespace);
+      return { ...observed, taskManagersRegistered: overview.taskManagers, flinkVersion: overview.flinkVersion };
+    } catch (error) {
+      const why = isFlinkplaneError(error) ? error.message : 'unexpected error';
+      return { ...observed, taskManagersRegistered: 0, reason: `the JobManager does not answer yet: ${why}` };
+    }
   }
 
   /** Records a failed step and releases the lease, so a retry need not wait for it to expire. */
@@ -491,7 +524,11 @@ function notFound(tenant: string): FlinkplaneError {
 /** The state an observation implies: a cluster only becomes DEGRADED after it has run, and FAILED only with a reason. */
 export function stateFrom(previous: ClusterState, observed: ObservedStatus): ClusterState {
   if (observed.failed) return 'FAILED';
-  const allReady = observed.jobManagerReady && observed.taskManagersReady >= observed.taskManagersDesired;
+  const registered = observed.taskManagersRegistered ?? observed.taskManagersDesired;
+  const allReady =
+    observed.jobManagerReady &&
+    observed.taskManagersReady >= observed.taskManagersDesired &&
+    registered >= observed.taskManagersDesired;
   if (allReady) return 'RUNNING';
   return previous === 'DEPLOYING' ? 'DEPLOYING' : 'DEGRADED';
 }
@@ -499,12 +536,24 @@ export function stateFrom(previous: ClusterState, observed: ObservedStatus): Clu
 function sameObservation(a: ObservedStatus | undefined, b: ObservedStatus): boolean {
   return (
     !!a &&
+    samePods(a, b) &&
+    a.taskManagersRegistered === b.taskManagersRegistered &&
+    a.flinkVersion === b.flinkVersion &&
+    a.reason === b.reason
+  );
+}
+
+function samePods(a: ObservedStatus, b: ObservedStatus): boolean {
+  return (
     a.jobManagerReady === b.jobManagerReady &&
     a.taskManagersReady === b.taskManagersReady &&
     a.taskManagersDesired === b.taskManagersDesired &&
-    a.failed === b.failed &&
-    a.reason === b.reason
+    a.failed === b.failed
   );
+}
+
+function pick<T extends object, K extends keyof T>(value: T, key: K): Partial<Pick<T, K>> {
+  return value[key] === undefined ? {} : ({ [key]: value[key] } as Partial<Pick<T, K>>);
 }
 
 function withoutUndefined<T extends object>(value: T): T {

@@ -25,6 +25,13 @@ export interface ObservedStatus {
   readonly jobManagerReady: boolean;
   readonly taskManagersReady: number;
   readonly taskManagersDesired: number;
+  /**
+   * TaskManagers registered with the JobManager, as its REST API says; set once every pod is ready and a Flink REST
+   * port is wired. RUNNING needs every desired TaskManager registered, not only its pod ready.
+   */
+  readonly taskManagersRegistered?: number;
+  /** The Flink release the JobManager reports (`flink-version` of `/overview`). */
+  readonly flinkVersion?: string;
   /** Why the cluster is not healthy, from pod and deployment conditions. */
   readonly reason?: string;
   readonly failed: boolean;
@@ -144,6 +151,23 @@ export interface KubernetesApplier {
    * Deployments from it, as they were stored a moment ago, and reads only the pods.
    */
   observe(namespace: string, applied?: AppliedObjects): Promise<ObservedStatus>;
+}
+
+/** What the JobManager's REST API says of its cluster (`GET /overview`). */
+export interface FlinkOverview {
+  readonly taskManagers: number;
+  readonly slotsTotal: number;
+  readonly flinkVersion: string;
+  readonly jobsRunning: number;
+}
+
+/**
+ * The tenant's JobManager REST API, reached through the Kubernetes API (a port-forward into the JobManager pod), so
+ * the control plane needs no network path into tenant namespaces.
+ */
+export interface FlinkRest {
+  /** Throws `dependency_unavailable` when no JobManager answers. */
+  overview(namespace: string): Promise<FlinkOverview>;
 }
 
 /** The tenant pods' access to the tenant bucket (EKS Pod Identity associations). */

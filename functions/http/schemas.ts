@@ -56,6 +56,8 @@ export const ClusterViewSchema = z.object({
       jobManagerReady: z.boolean(),
       taskManagersReady: z.number(),
       taskManagersDesired: z.number(),
+      taskManagersRegistered: z.number().optional(),
+      flinkVersion: z.string().optional(),
       reason: z.string().optional(),
       failed: z.boolean(),
     })

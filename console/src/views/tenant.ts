@@ -441,6 +441,10 @@ function observedText(view: ClusterView): Child {
   const parts = [
     observed.jobManagerReady ? 'JobManager ready' : 'JobManager not ready',
     `${observed.taskManagersReady}/${observed.taskManagersDesired} TaskManagers ready`,
+    ...(observed.taskManagersRegistered === undefined
+      ? []
+      : [`${observed.taskManagersRegistered} registered with the JobManager`]),
+    ...(observed.flinkVersion ? [`Flink ${observed.flinkVersion}`] : []),
   ];
   return h('span', { class: 'muted small' }, parts.join(' · '), observed.reason ? ` — ${observed.reason}` : '');
 }

@@ -109,6 +109,12 @@ export const FIXED_SETTINGS: readonly FixedSetting[] = [
   { names: ['zookeeper.sasl.disable'], scope: 'cluster', value: 'true', origin: 'platform' },
   { names: ['kubernetes.cluster-id'], scope: 'cluster', value: "the tenant's HA cluster id", origin: 'platform' },
   { names: ['kubernetes.namespace'], scope: 'cluster', value: 'the tenant namespace', origin: 'platform' },
+  {
+    names: ['env.java.opts.all', 'env.java.opts'],
+    scope: 'cluster',
+    value: "the --add-opens/--add-exports list of flink-dist's default configuration (Java 17)",
+    origin: 'platform',
+  },
   { names: ['jobmanager.rpc.address'], scope: 'cluster', value: 'flink-cluster-jobmanager', origin: 'platform' },
   { names: ['jobmanager.bind-host'], scope: 'jobmanager', value: '0.0.0.0', origin: 'platform' },
   { names: ['taskmanager.bind-host'], scope: 'taskmanager', value: '0.0.0.0', origin: 'platform' },

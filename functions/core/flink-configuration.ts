@@ -103,6 +103,33 @@ export interface ConfigurationInput {
   readonly tenantConfiguration: Readonly<Record<string, FlinkConfigValue>>;
 }
 
+/**
+ * The `--add-opens`/`--add-exports` list of flink-dist's default configuration, which Flink needs on Java 17. The
+ * rendered file replaces that configuration, so the platform renders the list itself and owns the key.
+ */
+export const JAVA_17_OPTIONS = [
+  '--add-exports=java.base/sun.net.util=ALL-UNNAMED',
+  '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED',
+  '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang=ALL-UNNAMED',
+  '--add-opens=java.base/java.net=ALL-UNNAMED',
+  '--add-opens=java.base/java.io=ALL-UNNAMED',
+  '--add-opens=java.base/java.nio=ALL-UNNAMED',
+  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
+  '--add-opens=java.base/java.text=ALL-UNNAMED',
+  '--add-opens=java.base/java.time=ALL-UNNAMED',
+  '--add-opens=java.base/java.util=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED',
+].join(' ');
+
 /** Platform defaults a tenant may override. Without a checkpoint interval nothing could be restored. */
 const TENANT_OVERRIDABLE_DEFAULTS: Readonly<Record<string, FlinkConfigValue>> = {
   'execution.checkpointing.interval': '60 s',
@@ -159,6 +186,8 @@ export function renderConfigurationEntries(input: ConfigurationInput, role: Flin
   add(keys.restartStrategyType, 'fixed-delay', 'fixed', 'jobmanager');
   add('restart-strategy.fixed-delay.attempts', 1440, 'fixed', 'jobmanager');
   add('restart-strategy.fixed-delay.delay', '10 s', 'fixed', 'jobmanager');
+
+  add('env.java.opts.all', JAVA_17_OPTIONS, 'platform');
 
   add(keys.prometheusReporter, keys.prometheusReporterValue, 'fixed');
   add('metrics.reporter.prom.port', PORTS.metrics, 'fixed');

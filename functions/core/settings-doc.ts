@@ -1,4 +1,4 @@
-import { FLINK_VERSIONS } from './catalog.ts';
+import { FLINK_VERSIONS, kafkaConnectorVersion } from './catalog.ts';
 import { FIXED_PREFIXES, FIXED_SETTINGS } from './fixed-settings.ts';
 import { FIXED_SIZES, SIZING_FIELDS } from './sizing.ts';
 
@@ -32,7 +32,7 @@ export function settingsMarkdown(): string {
     '|---|---|---|---|---|',
     ...FLINK_VERSIONS.map(
       (version) =>
-        `| ${version.version} | ${version.release} | \`${version.configFileName}\` | \`${version.baseImage}\` | ${version.packages.kafkaConnector} |`,
+        `| ${version.version} | ${version.release} | \`${version.configFileName}\` | \`${version.baseImage}\` | flink-connector-kafka ${kafkaConnectorVersion(version)} |`,
     ),
   ];
   return [sizing, fixedSizes, fixed, versions].map((table) => table.join('\n')).join('\n\n');

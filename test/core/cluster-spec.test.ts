@@ -133,7 +133,7 @@ describe('validateClusterSpec', () => {
   it('rejects an unsupported Flink version and lists the supported ones', () => {
     const [issue] = issuesOf({ ...validSpecInput(), flinkVersion: '1.17' });
     expect(issue).toMatchObject({ code: 'unsupported_version', path: 'flinkVersion', value: '1.17' });
-    expect(issue!.rule).toBe('one of 1.18, 1.19, 1.20, 2.1');
+    expect(issue!.rule).toBe('one of 1.18, 1.19, 1.20, 2.1, 2.2');
   });
 
   it('rejects a zone the platform does not offer', () => {

@@ -305,7 +305,13 @@ describe('API errors (Kubernetes stand-in)', () => {
   it('serves the catalog with defaults, minimums and fixed settings', async () => {
     const response = await api.request('GET', '/v1/flink-versions', { token: tokens.beta });
     expect(response.status).toBe(200);
-    expect(response.body.versions.map((v: { version: string }) => v.version)).toEqual(['1.18', '1.19', '1.20', '2.1']);
+    expect(response.body.versions.map((v: { version: string }) => v.version)).toEqual([
+      '1.18',
+      '1.19',
+      '1.20',
+      '2.1',
+      '2.2',
+    ]);
     expect(response.body.sizing).toContainEqual(
       expect.objectContaining({ field: 'taskManager.memoryMB', default: 3072, minimum: 1024 }),
     );

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Fetches ZooKeeper and Curator and installs Chromium once, before the workers start.
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration suites start real servers (dynalite, s3rver, ZooKeeper); two workers match the CI machine.

@@ -11,7 +11,7 @@ import { tenantNames as clusterNames } from '../functions/core/naming.ts';
 import type { ClusterRecord, KubernetesApplier } from '../functions/core/ports.ts';
 import { createHttpServer } from '../local/http-server.ts';
 import { type LocalControlPlane, startLocalControlPlane } from '../local/local-control-plane.ts';
-import { isZooKeeperInstalled, ZOOKEEPER_INSTALL_HINT } from '../local/zookeeper-server.ts';
+import { resolveZooKeeper } from '../local/zookeeper-artifacts.ts';
 import { type ApiClient, startApiClient } from './api-client.ts';
 import type { Benchmark, BenchmarkOptions } from './main.ts';
 import { elapsedMs, type Figures, forEachConcurrently, percentile, progress, round, sorted } from './report.ts';
@@ -43,7 +43,8 @@ export type BenchStack = {
 
 /** Starts the local control plane as `npm start` runs it, behind a Node HTTP server on a free loopback port. */
 export async function startBenchStack(options: { readinessDelayMs?: number } = {}): Promise<BenchStack> {
-  if (!isZooKeeperInstalled()) throw new Error(ZOOKEEPER_INSTALL_HINT);
+  // The local plane would report ZooKeeper unavailable and every deploy would fail; a benchmark stops at once instead.
+  await resolveZooKeeper();
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   const errors: string[] = [];
   const portMs = new Map<string, number>();

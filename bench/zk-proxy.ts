@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { isZooKeeperInstalled, startZooKeeperServer, ZOOKEEPER_INSTALL_HINT } from '../local/zookeeper-server.ts';
+import { startZooKeeperServer } from '../local/zookeeper-server.ts';
 import { digestAclId } from '../zookeeper-proxy/codec.ts';
 import type { HostPort } from '../zookeeper-proxy/proxy.ts';
 import { OPEN_ACL, PERMS_ALL, RawZooKeeperClient, ZooKeeperError } from '../zookeeper-proxy/raw-client.ts';
@@ -43,7 +43,6 @@ export const zkProxyBenchmark: Benchmark = {
 };
 
 async function run(options: BenchmarkOptions): Promise<void> {
-  if (!isZooKeeperInstalled()) throw new Error(ZOOKEEPER_INSTALL_HINT);
   const phaseSeconds = options.quick ? 2 : 8;
   const rounds = options.quick ? 1 : 3;
   const workDir = await mkdtemp(join(tmpdir(), 'zk-proxy-bench-'));

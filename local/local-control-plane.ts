@@ -36,12 +36,8 @@ import { type KubeStandin, startKubeStandin } from './kube-standin/server.ts';
 import { createLocalTenantAccess } from './local-tenant-access.ts';
 import { createLocalZooKeeperProxies, type LocalZooKeeperProxies } from './local-zookeeper-proxies.ts';
 import { type S3Server, startS3 } from './s3-server.ts';
-import {
-  isZooKeeperInstalled,
-  startZooKeeperServer,
-  ZOOKEEPER_INSTALL_HINT,
-  type ZooKeeperServer,
-} from './zookeeper-server.ts';
+import { ZOOKEEPER_VERSION, ZooKeeperUnavailableError } from './zookeeper-artifacts.ts';
+import { startZooKeeperServer, type ZooKeeperServer } from './zookeeper-server.ts';
 
 export const CLUSTER_TABLE_NAME = 'flinkplane-clusters';
 
@@ -59,7 +55,10 @@ export interface LocalControlPlaneOptions {
   readonly readinessDelayMs?: number;
   readonly leaseMs?: number;
   readonly clock?: Clock;
-  /** Start the Debian ZooKeeper; when false or not installed, ZooKeeper is reported unavailable. @default true */
+  /**
+   * Start ZooKeeper (its jars fetched from Maven Central on first use); when false, or when it cannot be fetched,
+   * ZooKeeper is reported unavailable with the reason. @default true
+   */
   readonly zookeeper?: boolean;
   /** Where unexpected errors are logged. @default JSON lines on stderr */
   readonly log?: (message: string, context: Record<string, unknown>) => void;
@@ -109,9 +108,19 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     const zookeeperAdmin = { user: 'flinkplane', password: derive(options.platformKey, 'zookeeper-admin') };
     const secrets = createHmacSecretSource(options.platformKey);
     let zookeeperServer: ZooKeeperServer | undefined;
-    let zookeeper: ZooKeeperNamespaces & Partial<ClosableZooKeeperNamespaces> = unavailableZooKeeper();
-    if (options.zookeeper !== false && isZooKeeperInstalled()) {
-      zookeeperServer = await startZooKeeperServer(ephemeral ? {} : { dataDir: join(dataDir, 'zookeeper') });
+    let zookeeperUnavailable = 'ZooKeeper is turned off for this control plane (zookeeper: false).';
+    if (options.zookeeper !== false) {
+      zookeeperServer = await startZooKeeperServer(ephemeral ? {} : { dataDir: join(dataDir, 'zookeeper') }).catch(
+        (error: unknown) => {
+          if (!(error instanceof ZooKeeperUnavailableError)) throw error;
+          zookeeperUnavailable = error.message;
+          return undefined;
+        },
+      );
+    }
+    let zookeeper: ZooKeeperNamespaces & Partial<ClosableZooKeeperNamespaces> =
+      unavailableZooKeeper(zookeeperUnavailable);
+    if (zookeeperServer) {
       stoppers.push(() => zookeeperServer!.stop());
       const namespaces = createZooKeeperNamespaces({
         connectString: zookeeperServer.connectString,
@@ -169,10 +178,10 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
         zookeeper: zookeeperServer
           ? {
               status: 'ok',
-              runsOn: `Debian ZooKeeper at ${zookeeperServer.connectString}`,
+              runsOn: `ZooKeeper ${ZOOKEEPER_VERSION} at ${zookeeperServer.connectString}`,
               tenantProxies: zookeeperProxies?.addresses() ?? {},
             }
-          : { status: 'unavailable', hint: ZOOKEEPER_INSTALL_HINT },
+          : { status: 'unavailable', hint: zookeeperUnavailable },
         kubernetes: kube
           ? { status: 'ok', simulated: true, runsOn: `Kubernetes stand-in (simulated) at ${kube.url}` }
           : { status: 'ok', simulated: false, runsOn: `cluster ${fixedKubeConfig.getCurrentCluster()?.server}` },
@@ -218,9 +227,9 @@ export function derive(platformKey: string, purpose: string): string {
   return createHmac('sha256', platformKey).update(purpose).digest('base64url');
 }
 
-function unavailableZooKeeper(): ZooKeeperNamespaces {
+function unavailableZooKeeper(reason: string): ZooKeeperNamespaces {
   const fail = async (): Promise<never> => {
-    throw new FlinkplaneError('dependency_unavailable', `ZooKeeper is unavailable. ${ZOOKEEPER_INSTALL_HINT}`);
+    throw new FlinkplaneError('dependency_unavailable', `ZooKeeper is unavailable. ${reason}`);
   };
   return { ensureNamespace: fail, namespaceExists: fail, deleteNamespace: fail };
 }

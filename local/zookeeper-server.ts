@@ -1,31 +1,30 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './net.ts';
+import { findOnPath, resolveZooKeeper } from './zookeeper-artifacts.ts';
 
-const JAVA_DIR = '/usr/share/java';
-// zookeeper.jar's manifest Class-Path pulls in jute, netty, slf4j-api and the rest; slf4j-simple gives it a logger.
-const SERVER_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-api.jar', 'slf4j-simple.jar'];
 const READY_TIMEOUT_MS = 30_000;
-
-/** The message shown when the Debian ZooKeeper server or a JDK is missing. */
-export const ZOOKEEPER_INSTALL_HINT =
-  'ZooKeeper 3.8 is not installed: run `apt-get install zookeeper default-jdk-headless` (Debian package, jars in /usr/share/java).';
 
 export type ZooKeeperServerOptions = {
   /** Directory for snapshots and logs; default a fresh temporary directory removed on stop. */
   dataDir?: string;
-  /** Client port on 127.0.0.1; default a free port. */
+  /** The address the client port listens on, e.g. the pod network's bridge address. @default '127.0.0.1' */
+  clientPortAddress?: string;
+  /** Client port; default a free port on `clientPortAddress`. */
   port?: number;
+  /** Where a first fetch of the jars reports progress. @default one line on stderr */
+  progress?: (line: string) => void;
 };
 
 export type ZooKeeperServer = {
-  host: '127.0.0.1';
+  /** The address clients connect to: `clientPortAddress`. */
+  host: string;
   port: number;
-  /** `127.0.0.1:<port>`, for clients. */
+  /** `<host>:<port>`, for clients. */
   connectString: string;
   dataDir: string;
   /** The JVM's process id, e.g. to read its CPU time. */
@@ -38,25 +37,19 @@ export type ZooKeeperServer = {
 const running = new Map<ChildProcess, string | undefined>();
 let exitHookInstalled = false;
 
-/** True when the Debian ZooKeeper jars and a `java` binary are present. */
-export function isZooKeeperInstalled(): boolean {
-  return SERVER_JARS.every((jar) => existsSync(join(JAVA_DIR, jar))) && findOnPath('java') !== undefined;
-}
-
-/** The classpath that runs the Debian ZooKeeper server and its Java CLI. */
-export function zooKeeperClasspath(): string {
-  return SERVER_JARS.map((jar) => join(JAVA_DIR, jar)).join(':');
-}
-
-/** Starts a standalone ZooKeeper 3.8 on loopback and resolves once it answers `ruok`. */
+/**
+ * Starts a standalone ZooKeeper 3.8 and resolves once it serves. The jars are fetched from Maven Central on first
+ * use; when that fails it rejects with a ZooKeeperUnavailableError naming the cause.
+ */
 export async function startZooKeeperServer(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
-  if (!isZooKeeperInstalled()) throw new Error(ZOOKEEPER_INSTALL_HINT);
+  const zooKeeper = await resolveZooKeeper(options.progress ? { progress: options.progress } : {});
+  const host = options.clientPortAddress ?? '127.0.0.1';
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flinkplane-zk-')));
   await mkdir(dataDir, { recursive: true });
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await freePort(host));
   const configPath = join(dataDir, 'zoo.cfg');
-  await writeFile(configPath, serverConfig(dataDir, port));
+  await writeFile(configPath, serverConfig(dataDir, host, port));
 
   const java = [
     '-Xmx256m',
@@ -64,8 +57,9 @@ export async function startZooKeeperServer(options: ZooKeeperServerOptions = {})
     '-Dzookeeper.extendedTypesEnabled=true',
     // Reap TTL and container nodes every second rather than every minute, so local runs and tests see them go.
     '-Dznode.container.checkIntervalMs=1000',
+    ...zooKeeper.jvmOptions,
     '-cp',
-    zooKeeperClasspath(),
+    zooKeeper.classpath,
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     configPath,
   ];
@@ -90,12 +84,12 @@ export async function startZooKeeperServer(options: ZooKeeperServerOptions = {})
   };
 
   try {
-    await waitUntilReady(child, port, output);
+    await waitUntilReady(child, host, port, output);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, pid: child.pid, stop };
+  return { host, port, connectString: `${host}:${port}`, dataDir, pid: child.pid, stop };
 }
 
 /** Sends a four-letter word and resolves with the whole answer; rejects on timeout. */
@@ -111,12 +105,12 @@ export function fourLetterWord(host: string, port: number, word: string, timeout
   });
 }
 
-function serverConfig(dataDir: string, port: number): string {
+function serverConfig(dataDir: string, host: string, port: number): string {
   return [
     'tickTime=2000',
     `dataDir=${dataDir}`,
     `clientPort=${port}`,
-    'clientPortAddress=127.0.0.1',
+    `clientPortAddress=${host}`,
     'admin.enableServer=false',
     '4lw.commands.whitelist=ruok,srvr,stat',
     'maxClientCnxns=0',
@@ -127,7 +121,7 @@ function serverConfig(dataDir: string, port: number): string {
   ].join('\n');
 }
 
-async function waitUntilReady(child: ChildProcess, port: number, output: string[]): Promise<void> {
+async function waitUntilReady(child: ChildProcess, host: string, port: number, output: string[]): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let exited = false;
   child.once('exit', () => {
@@ -135,18 +129,18 @@ async function waitUntilReady(child: ChildProcess, port: number, output: string[
   });
   while (Date.now() < deadline) {
     if (exited) throw new Error(`ZooKeeper exited before it was ready:\n${output.join('').slice(-4000)}`);
-    const answer = await fourLetterWord('127.0.0.1', port, 'ruok', 500).catch(() => '');
+    const answer = await fourLetterWord(host, port, 'ruok', 500).catch(() => '');
     // ruok answers before the server takes sessions; srvr tells when it actually serves.
-    if (answer === 'imok' && (await isServing(port))) return;
+    if (answer === 'imok' && (await isServing(host, port))) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(
-    `ZooKeeper did not answer ruok on port ${port} within ${READY_TIMEOUT_MS} ms:\n${output.join('').slice(-4000)}`,
+    `ZooKeeper did not answer ruok on ${host}:${port} within ${READY_TIMEOUT_MS} ms:\n${output.join('').slice(-4000)}`,
   );
 }
 
-async function isServing(port: number): Promise<boolean> {
-  const answer = await fourLetterWord('127.0.0.1', port, 'srvr', 500).catch(() => '');
+async function isServing(host: string, port: number): Promise<boolean> {
+  const answer = await fourLetterWord(host, port, 'srvr', 500).catch(() => '');
   return answer.includes('Mode:');
 }
 
@@ -171,11 +165,4 @@ async function killChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
   await exited;
   clearTimeout(timer);
-}
-
-function findOnPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, binary))) return join(dir, binary);
-  }
-  return undefined;
 }

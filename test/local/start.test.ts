@@ -91,7 +91,7 @@ describe('npm start: the local control plane on embedded defaults (Kubernetes st
     expect(readFileSync(match![2]!, 'utf8').trim()).toBe(adminToken);
     expect(output).toMatch(/dynamodb:\s+dynalite at http:\/\/127\.0\.0\.1:\d+/);
     expect(output).toMatch(/s3:\s+s3rver at/);
-    expect(output).toMatch(/zookeeper:\s+Debian ZooKeeper at 127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/zookeeper:\s+ZooKeeper 3\.8\.\d+ at 127\.0\.0\.1:\d+/);
     expect(output).toMatch(/kubernetes:\s+Kubernetes stand-in \(simulated\)/);
     expect(output).toContain(join(dataDir, 'kubeconfig'));
   });
@@ -151,7 +151,7 @@ describe('npm start: the local control plane on embedded defaults (Kubernetes st
 
     // Flink's view: no identity of its own, '/' is the tenant's chroot.
     const tenant = await connectZooKeeper(proxyAddress);
-    const server = health.components.zookeeper.runsOn.replace('Debian ZooKeeper at ', '');
+    const server = health.components.zookeeper.runsOn.replace(/^ZooKeeper \S+ at /, '');
     const platformKey = readFileSync(join(dataDir, 'platform-key'), 'utf8').trim();
     const controlPlane = await connectZooKeeper(server, {
       user: 'flinkplane',

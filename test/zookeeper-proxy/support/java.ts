@@ -6,29 +6,30 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { zooKeeperClasspath } from '../../../local/zookeeper-server.ts';
+import { type MavenSet, resolveMavenSet } from '../../../local/maven/resolve.ts';
+import { resolveZooKeeper } from '../../../local/zookeeper-artifacts.ts';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const CACHE_DIR = join(here, '../../../node_modules/.cache/flinkplane-java');
-const JAVA = '/usr/share/java';
-const CURATOR_JARS = ['curator-recipes.jar', 'curator-framework.jar', 'curator-client.jar', 'guava.jar'];
 // Short-lived test JVMs: C1 only and the serial collector start fastest.
-const JVM_FLAGS = [
-  '-XX:TieredStopAtLevel=1',
-  '-XX:+UseSerialGC',
-  '-Xmx256m',
-  '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-];
+const JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx256m'];
 
-/** The classpath of the Curator driver: Curator, Guava, the ZooKeeper client and slf4j-simple. */
-export function curatorClasspath(): string {
-  return [...CURATOR_JARS.map((jar) => join(JAVA, jar)), zooKeeperClasspath()].join(':');
-}
+/**
+ * Curator as Flink 1.20 bundles it (flink-shaded-zookeeper-3: Curator 5.4.0), from Maven Central. Its own ZooKeeper
+ * client and logging are left out: the driver runs on the ZooKeeper set's client, the same jars as the server.
+ */
+export const CURATOR_ARTIFACTS: MavenSet = {
+  label: 'Curator 5.4.0',
+  name: 'curator-5.4.0',
+  artifacts: ['org.apache.curator:curator-recipes:5.4.0'],
+  exclusions: ['org.apache.zookeeper:*', 'org.slf4j:*'],
+};
 
-/** True when javac and the Debian Curator jars are installed. */
-export function isCuratorAvailable(): boolean {
-  return CURATOR_JARS.every((jar) => existsSync(join(JAVA, jar))) && existsSync('/usr/bin/javac');
+/** The classpath of the Curator driver: Curator, Guava, then the ZooKeeper client and its logging. */
+export async function curatorClasspath(): Promise<string> {
+  const [curator, zooKeeper] = await Promise.all([resolveMavenSet(CURATOR_ARTIFACTS), resolveZooKeeper()]);
+  return [...curator.jars.map((jar) => join(curator.dir, jar)), zooKeeper.classpath].join(':');
 }
 
 /** Compiles a Java source once per content hash into node_modules/.cache; returns the class directory. */
@@ -65,10 +66,11 @@ export type CuratorDriver = {
 
 /** Compiles (once) and starts the Curator driver. */
 export async function startCuratorDriver(): Promise<CuratorDriver> {
-  const classpath = curatorClasspath();
+  const classpath = await curatorClasspath();
   const classes = await compileJava(join(here, 'CuratorDriver.java'), classpath);
   const child: ChildProcessWithoutNullStreams = spawn('java', [
     ...JVM_FLAGS,
+    ...(await resolveZooKeeper()).jvmOptions,
     '-cp',
     `${classes}:${classpath}`,
     'CuratorDriver',
@@ -143,10 +145,12 @@ export async function runZooKeeperCli(
   connectString: string,
   lines: readonly string[],
 ): Promise<{ stdout: string; stderr: string }> {
+  const zooKeeper = await resolveZooKeeper();
   const child = spawn('java', [
     ...JVM_FLAGS,
+    ...zooKeeper.jvmOptions,
     '-cp',
-    zooKeeperClasspath(),
+    zooKeeper.classpath,
     'org.apache.zookeeper.ZooKeeperMain',
     '-server',
     connectString,

@@ -19,16 +19,18 @@ export function imageArtifacts(version: FlinkVersion, where: 'local' | 'docker')
 }
 
 /**
- * The sets of an image, `lib` first, then plugins by name. The Docker build excludes Flink's own modules from the
- * transitive closure as well: flink-dist already holds them, and a second copy on the classpath would shadow it.
+ * The sets of an image, `lib` first, then plugins by name.
  */
 export function imageDirectorySets(version: FlinkVersion, where: 'local' | 'docker'): ImageDirectorySet[] {
   const artifacts = imageArtifacts(version, where);
   const destinations = [...new Set(artifacts.map((artifact) => artifact.destination))].sort((a, b) =>
     a === 'lib' ? -1 : b === 'lib' ? 1 : a.localeCompare(b),
   );
+  // flink-dist.jar holds Flink's modules and SLF4J's API already; a second copy on the classpath would shadow them.
   const exclusions =
-    where === 'docker' ? [...version.excludedFromClasspath, 'org.apache.flink:*'] : [...version.excludedFromClasspath];
+    where === 'docker'
+      ? [...version.excludedFromClasspath, 'org.apache.flink:*', 'org.slf4j:slf4j-api']
+      : [...version.excludedFromClasspath];
   return destinations.map((destination) => ({
     destination,
     set: {

@@ -1,16 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { FlinkplaneError } from '../functions/core/errors.ts';
 import { type ErrorLogger, errorResponse } from '../functions/http/errors.ts';
 import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts';
 import { MAX_BODY_BYTES, withSecurityHeaders } from '../functions/http/router.ts';
 
 export type RequestHandler = (request: HttpRequest) => Promise<HttpResponse>;
-/** Serves non-API paths (the console's static files); answers undefined to fall through to the API. */
+/**
+ * Serves what is not the API (the Flink UI vhosts by their Host header, the console's static files); answers false to
+ * fall through to the API.
+ */
 export type StaticHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+/** Takes an upgrade request (a WebSocket to a Flink UI vhost); answers false to refuse it. */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
 /** A Node HTTP server in front of the router, so the local control plane answers exactly as the Lambda does. */
-export function createHttpServer(handle: RequestHandler, log: ErrorLogger, serveStatic?: StaticHandler): Server {
-  return createServer((request, response) => {
+export function createHttpServer(
+  handle: RequestHandler,
+  log: ErrorLogger,
+  serveStatic?: StaticHandler,
+  serveUpgrade?: UpgradeHandler,
+): Server {
+  const server = createServer((request, response) => {
     if (serveStatic?.(request, response)) return;
     void readBody(request)
       .then((body) => handle(toHttpRequest(request, body)))
@@ -20,6 +31,12 @@ export function createHttpServer(handle: RequestHandler, log: ErrorLogger, serve
         response.end(result.body);
       });
   });
+  if (serveUpgrade) {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!serveUpgrade(request, socket, head)) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    });
+  }
+  return server;
 }
 
 function toHttpRequest(request: IncomingMessage, body: string): HttpRequest {

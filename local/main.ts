@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { serveConsole } from './console-files.ts';
 import { createHttpServer } from './http-server.ts';
+import { createLocalControlPlaneIngress } from './ingress/local-ingress.ts';
 import { startLocalControlPlane } from './local-control-plane.ts';
 
 /** `npm start`: the API and the console on one port, on embedded stores kept in the data dir. */
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
     dataDir,
     adminToken,
     platformKey,
-    platform: { domain: process.env.FLINKPLANE_DOMAIN ?? 'flink.localhost' },
+    // The Flink UI vhosts are served on this same port, over HTTP, by the local ingress.
+    platform: { domain: process.env.FLINKPLANE_DOMAIN ?? 'flink.localhost', ui: { scheme: 'http', port } },
     ...(kubeConfig ? { kubeConfig } : {}),
   });
   let standinKubeconfig: string | undefined;
@@ -36,7 +38,14 @@ async function main(): Promise<void> {
 
   const log = (message: string, context: Record<string, unknown>) =>
     console.error(JSON.stringify({ level: 'error', message, ...context }));
-  const server = createHttpServer(local.handle, log, serveConsole);
+  const consoleUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const ingress = createLocalControlPlaneIngress(local, { adminToken, consoleUrl, log });
+  const server = createHttpServer(
+    local.handle,
+    log,
+    (request, response) => ingress.serve(request, response) || serveConsole(request, response),
+    ingress.upgrade,
+  );
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolveListen);
@@ -50,6 +59,7 @@ async function main(): Promise<void> {
     `Flinkplane is running at http://${host}:${port}  (console and API; OpenAPI at /openapi.json)`,
     `Operator token: ${adminToken}${process.env.FLINKPLANE_ADMIN_TOKEN ? ' (from FLINKPLANE_ADMIN_TOKEN)' : ` (kept in ${join(dataDir, 'admin-token')})`}`,
     `Data dir:       ${dataDir}`,
+    `Flink UI:       http://flink-cluster-ui-<tenant>.${local.platform.domain}:${port}  (same port; sign in through the console)`,
     ...Object.entries(health).map(
       ([name, part]) => `${`${name}:`.padEnd(16)}${part.status === 'ok' ? part.runsOn : `UNAVAILABLE — ${part.hint}`}`,
     ),
@@ -82,6 +92,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(reconciler);
     console.log(`\n${signal}: stopping…`);
+    ingress.close();
     server.closeAllConnections();
     server.close();
     await local.stop();

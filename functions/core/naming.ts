@@ -51,7 +51,7 @@ export function tenantNames(tenant: string, platform: PlatformSettings): TenantN
     namespace,
     bucket: `${platform.bucketPrefix}${tenant}`,
     vhost,
-    uiUrl: `https://${vhost}`,
+    uiUrl: `${platform.ui.scheme}://${vhost}${platform.ui.port === undefined ? '' : `:${platform.ui.port}`}`,
     zookeeperChroot: `${platform.zookeeper.rootPath}/tenants/${tenant}`,
     zookeeperProxyAddress: `${COMPONENT_NAMES.zookeeperProxy}.${namespace}:${PORTS.zookeeperProxy}`,
     zookeeperIdentity: `tenant-${tenant}`,

@@ -38,6 +38,18 @@ export const PlatformSettingsSchema = z
   .object({
     /** Domain under which each tenant's Flink UI vhost lives. */
     domain: z.string().min(3).default('flink.localhost'),
+    /**
+     * How a browser reaches the vhosts: HTTPS on 443 behind the cloud's load balancer; the local control plane serves
+     * them itself over HTTP on its own port.
+     */
+    ui: z
+      .object({
+        scheme: z.enum(['https', 'http']).default('https'),
+        /** Omitted: the scheme's default port. */
+        port: z.number().int().min(1).max(65_535).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Bucket names are this prefix followed by the tenant name. */
     bucketPrefix: z
       .string()

@@ -102,3 +102,9 @@ export interface ErrorBody {
     readonly details: Readonly<Record<string, unknown>>;
   };
 }
+
+/** `POST /v1/auth/flink-ui/sign-in`: where the browser goes to be signed in at the vhost (once, within a minute). */
+export interface FlinkUiSignIn {
+  readonly url: string;
+  readonly expiresAt: string;
+}

@@ -3,6 +3,7 @@ import type {
   ClusterSpecInput,
   ClusterView,
   ErrorBody,
+  FlinkUiSignIn,
   Health,
   Issue,
   Page,
@@ -72,6 +73,15 @@ export class ApiClient {
   purgeTenant(tenant: string, confirm: string): Promise<PurgeResult> {
     const query = new URLSearchParams({ purge: 'true', confirm });
     return this.request('DELETE', `/v1/tenants/${encodeURIComponent(tenant)}?${query}`);
+  }
+
+  /**
+   * A one-time link that signs the browser in at the tenant's Flink UI vhost (the local control plane's ingress). On
+   * AWS the Ingress signs users in itself (OIDC) and the API has no such route: 404.
+   */
+  flinkUiSignIn(tenant: string, returnTo?: string): Promise<FlinkUiSignIn> {
+    const query = new URLSearchParams({ tenant, ...(returnTo ? { return: returnTo } : {}) });
+    return this.request('POST', `/v1/auth/flink-ui/sign-in?${query}`);
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

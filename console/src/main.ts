@@ -4,6 +4,7 @@ import type { AppContext, View } from './context.ts';
 import { focusElement, h, replaceChildren } from './dom.ts';
 import { createPoller } from './poller.ts';
 import { forgetToken, principalOf, type Session, storedToken, storeToken } from './session.ts';
+import { mountFlinkUiHandOff, parseFlinkUiRoute } from './views/flink-ui.ts';
 import { mountOperatorView } from './views/operator.ts';
 import { mountSignIn } from './views/sign-in.ts';
 import { mountTenantView } from './views/tenant.ts';
@@ -142,13 +143,20 @@ function route(notice?: string): void {
   current = undefined;
   main.replaceChildren();
   const tenantMatch = /^#\/tenants\/([a-z0-9-]+)$/.exec(location.hash);
+  const flinkUi = parseFlinkUiRoute(location.hash);
   renderIdentity(!tenantMatch);
   if (!session) {
     document.title = 'Sign in · Flinkplane';
-    current = mountSignIn(main, { onSignedIn: signIn, verify: verifyToken, ...(notice ? { notice } : {}) });
+    const why = notice ?? (flinkUi ? `Sign in to open the Flink UI of ${flinkUi.tenant}.` : undefined);
+    current = mountSignIn(main, { onSignedIn: signIn, verify: verifyToken, ...(why ? { notice: why } : {}) });
     return;
   }
   const ctx = context(session);
+  if (flinkUi) {
+    // A tenant's vhost sent the browser here to sign in; hand the session over and go back.
+    current = mountFlinkUiHandOff(ctx, main, flinkUi.tenant, flinkUi.returnTo);
+    return;
+  }
   if (session.principal.kind === 'tenant') {
     // A tenant sees its own services only, whatever the address says.
     current = mountTenantView(ctx, main, session.principal.tenant);

@@ -162,7 +162,8 @@ describe('console in Chromium against the local server (Kubernetes stand-in)', (
     await waitForState('RUNNING');
     const link = page.getByRole('link', { name: 'Flink UI (opens in a new tab)' });
     const href = (await link.getAttribute('href')) ?? '';
-    expect(new URL(href).host).toBe('flink-cluster-ui-acme.flink.localhost');
+    // The local server serves the vhosts itself, on its own port, over HTTP.
+    expect(href).toBe(`http://flink-cluster-ui-acme.flink.localhost:${new URL(server.url).port}`);
     expect(await link.getAttribute('target')).toBe('_blank');
     expect(await link.getAttribute('rel')).toContain('noopener');
   });

@@ -1,61 +1,29 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request, type Server } from 'node:http';
+import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpServer } from '../../local/http-server.ts';
-import type { LocalIngress } from '../../local/ingress/ingress.ts';
-import { createLocalControlPlaneIngress } from '../../local/ingress/local-ingress.ts';
-import { resolveServiceEndpoints } from '../../local/kube-standin/service-endpoints.ts';
 import { WebSocket } from '../../local/kube-standin/websocket.ts';
-import { type LocalControlPlane, startLocalControlPlane } from '../../local/local-control-plane.ts';
-import { freePort } from '../../local/net.ts';
-import { createApiClient } from '../support/local-api.ts';
 import { type FakeJobManager, startFakeJobManager } from './support/fake-jobmanager.ts';
+import { type IngressPlane, startIngressPlane } from './support/ingress-plane.ts';
 import { type VhostResponse, vhostRequest } from './support/vhost-client.ts';
 
 // The local control plane with its real stores and the Kubernetes stand-in (simulated Pods); the JobManager Pod's IP is
 // set, through the stand-in's API, to a fake JobManager (a Node HTTP server), since no Flink runs in a simulated Pod.
 
 const MB = 1024 * 1024;
-let local: LocalControlPlane;
-let ingress: LocalIngress;
-let server: Server;
+let plane: IngressPlane;
 let port: number;
 let url: string;
+let adminToken: string;
 let fake: FakeJobManager;
-let api: ReturnType<typeof createApiClient>;
-const adminToken = `operator-${randomBytes(16).toString('hex')}`;
+let api: IngressPlane['api'];
 const tokens: Record<string, string> = {};
-const logged: string[] = [];
 
-const vhost = (tenant: string) => `flink-cluster-ui-${tenant}.flink.localhost:${port}`;
+const vhost = (tenant: string) => plane.vhost(tenant);
 const get = (tenant: string, path: string, headers: Record<string, string> = {}) =>
   vhostRequest(port, path, { host: vhost(tenant), headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-async function waitForRunning(tenant: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    await local.plane.reconcile();
-    const response = await api('GET', `/v1/tenants/${tenant}/flink-cluster`);
-    if (response.body?.state === 'RUNNING') return;
-    if (Date.now() > deadline) throw new Error(`${tenant} stayed ${JSON.stringify(response.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Points the tenant's JobManager Pod at `ip`, as a kubelet reports a Pod's address: through the status subresource. */
-async function setJobManagerIp(tenant: string, ip: string): Promise<void> {
-  const namespace = `tenant-${tenant}`;
-  const [endpoint] = resolveServiceEndpoints(local.kube!.store, namespace, 'flink-cluster-jobmanager', 'rest');
-  if (!endpoint) throw new Error(`${tenant} has no ready JobManager`);
-  const response = await fetch(`${local.kube!.url}/api/v1/namespaces/${namespace}/pods/${endpoint.pod}/status`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${local.kube!.token}`, 'content-type': 'application/merge-patch+json' },
-    body: JSON.stringify({ status: { podIP: ip, podIPs: [{ ip }] } }),
-  });
-  expect(response.status).toBe(200);
-}
+const setJobManagerIp = (tenant: string, ip: string) => plane.setJobManagerIp(tenant, ip);
 
 /** Asks the API for a sign-in link to the tenant's vhost, as the console does. */
 async function signInLink(tenant: string, token: string | null, returnTo?: string) {
@@ -81,39 +49,17 @@ async function sessionCookie(tenant: string, token: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  local = await startLocalControlPlane({
-    adminToken,
-    platformKey: randomBytes(32).toString('hex'),
-    platform: { ui: { scheme: 'http', port } },
-  });
-  const log = (message: string, context: Record<string, unknown>) => logged.push(JSON.stringify({ message, context }));
-  ingress = createLocalControlPlaneIngress(local, { adminToken, consoleUrl: url, log, connectTimeoutMs: 2_000 });
-  server = createHttpServer(
-    local.handle,
-    log,
-    (request, response) => ingress.serve(request, response),
-    ingress.upgrade,
-  );
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  api = createApiClient(url, adminToken);
-  for (const tenant of ['acme', 'beta', 'gamma']) {
-    const registered = await api('POST', '/v1/tenants', { body: { name: tenant } });
-    tokens[tenant] = registered.body.token;
-  }
-  expect((await api('PUT', '/v1/tenants/acme/flink-cluster', { token: tokens.acme!, body: {} })).status).toBe(202);
-  await waitForRunning('acme');
+  plane = await startIngressPlane();
+  ({ port, url, adminToken, api } = plane);
+  for (const tenant of ['acme', 'beta', 'gamma']) tokens[tenant] = await plane.registerTenant(tenant);
+  await plane.deployAndWaitRunning('acme', tokens.acme!);
   fake = await startFakeJobManager();
   await setJobManagerIp('acme', fake.ip);
 });
 
 afterAll(async () => {
-  ingress?.close();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await fake?.stop();
-  await local?.stop();
+  await plane?.stop();
 });
 
 describe('the Flink UI vhost of the local ingress', () => {
@@ -399,7 +345,7 @@ describe('the Flink UI vhost of the local ingress', () => {
   });
 
   it('logs no token, sign-in code or session', () => {
-    const text = logged.join('\n');
+    const text = plane.logged.join('\n');
     for (const secret of [adminToken, ...Object.values(tokens), 'code=', 'flinkplane_ui=']) {
       expect(text).not.toContain(secret);
     }

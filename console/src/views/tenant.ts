@@ -7,6 +7,7 @@ import { formatMemory, formatTime, isLive, retainedLabel, stateBadge, stateHint 
 import { createPoller } from '../poller.ts';
 import { renderConfiguration } from './configuration.ts';
 import { openDeployForm } from './deploy-form.ts';
+import { openFlinkUi } from './flink-ui.ts';
 
 const POLL_INTERVAL_MS = 2_000;
 
@@ -237,6 +238,13 @@ export function mountTenantView(ctx: AppContext, container: HTMLElement, tenant:
               target: '_blank',
               rel: 'noopener noreferrer',
               'data-focus-key': 'flink-ui',
+              onclick: (event: Event) => {
+                // A modified click (new window, download) keeps the plain link; the vhost then asks to sign in.
+                const mouse = event as MouseEvent;
+                if (mouse.ctrlKey || mouse.metaKey || mouse.shiftKey || mouse.altKey || mouse.button !== 0) return;
+                event.preventDefault();
+                openFlinkUi(ctx, tenant, current.uiUrl, (message) => showAlert(message));
+              },
             },
             'Flink UI',
             srOnly(' (opens in a new tab)'),

@@ -46,7 +46,12 @@ export async function startFakeJobManager(): Promise<FakeJobManager> {
     last = request.headers;
     requests++;
     const path = new URL(request.url ?? '/', 'http://jobmanager').pathname;
-    if (path === '/config') {
+    if (path === '/') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(
+        '<!doctype html><html><head><title>Apache Flink Web Dashboard</title></head><body><h1>Fake JobManager</h1></body></html>',
+      );
+    } else if (path === '/config') {
       response.writeHead(200, { 'content-type': 'application/json', 'x-flink': 'fake' });
       response.end(JSON.stringify({ 'flink-version': '1.20.1', features: { 'web-submit': true } }));
     } else if (path === '/bytes') {

@@ -17,6 +17,8 @@ export type ContainerProcess = {
   readonly dropAllCapabilities: boolean;
   /** Image mounts first, then the volumes, parents before children. */
   readonly mounts: readonly BindMount[];
+  /** An empty host directory the mount sources are first bound into (see `mountLines`). */
+  readonly stageDir: string;
   readonly workingDir: string;
   readonly command: string;
   readonly args: readonly string[];
@@ -35,6 +37,8 @@ export function containerCommandLine(spec: ContainerProcess): { file: string; ar
   const script = [
     'set -e',
     `echo ${quote(spec.hostname)} > /proc/sys/kernel/hostname`,
+    `cd ${quote(spec.stageDir)}`,
+    ...spec.mounts.flatMap(stageLines),
     ...spec.mounts.flatMap(mountLines),
     `cd ${quote(spec.workingDir)}`,
     [
@@ -78,17 +82,29 @@ export function containerCommandLine(spec: ContainerProcess): { file: string; ar
 }
 
 /**
+ * Every source is first bound into the stage directory, the shell's working directory, and mounted from there by a
+ * relative path: a mount over /tmp would otherwise hide a source that lives under /tmp (a data dir there), but the
+ * working directory keeps reaching the stage whatever is mounted over its path later.
+ */
+function stageLines(mount: BindMount, index: number): string[] {
+  return [
+    mount.file ? `: > ./${index}` : `mkdir ./${index}`,
+    `${quote(tool('mount'))} --bind ${quote(mount.source)} ./${index}`,
+  ];
+}
+
+/**
  * A mount point missing on the host is created there (mkdir -p, or an empty file for a file mount): e.g. /storage
  * and /opt/flink appear as empty directories on the host the first time a pod mounts them. A target inside a
  * read-only image mount must exist in the image, as in a container image.
  */
-function mountLines(mount: BindMount): string[] {
+function mountLines(mount: BindMount, index: number): string[] {
   const mount_ = quote(tool('mount'));
   const target = quote(mount.target);
   const create = mount.file
     ? `[ -e ${target} ] || { mkdir -p ${quote(dirname(mount.target))} && : > ${target}; }`
     : `[ -d ${target} ] || mkdir -p ${target}`;
-  const lines = [create, `${mount_} --bind ${quote(mount.source)} ${target}`];
+  const lines = [create, `${mount_} --bind ./${index} ${target}`];
   if (mount.readOnly) lines.push(`${mount_} -o remount,bind,ro ${target}`);
   return lines;
 }

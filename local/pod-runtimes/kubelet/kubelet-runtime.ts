@@ -388,6 +388,10 @@ export class KubeletRuntime implements PodRuntime {
     const { command, args } = containerCommand(worker.spec, launch, env);
     const volumeMounts = await containerMounts(worker.spec, record.volumePaths!, readOnlyClaimVolumes(record.pod));
     const security = containerSecurity(worker.spec);
+    // The previous process's mount namespace is gone with it: on the host the stage holds only empty mount points.
+    const stageDir = join(record.dir, 'stage', worker.name);
+    await rm(stageDir, { recursive: true, force: true });
+    await mkdir(stageDir, { recursive: true, mode: 0o700 });
     const commandLine = containerCommandLine({
       netns: network.netns,
       hostname: record.pod.metadata.name ?? '',
@@ -403,6 +407,7 @@ export class KubeletRuntime implements PodRuntime {
         })),
         ...volumeMounts,
       ],
+      stageDir,
       workingDir: typeof worker.spec.workingDir === 'string' ? worker.spec.workingDir : (launch.workingDir ?? '/'),
       command,
       args,

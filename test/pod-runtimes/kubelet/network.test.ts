@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonRecord } from '../../../local/kube-standin/objects.ts';
-import { networkInstanceId } from '../../../local/pod-runtimes/kubelet/network.ts';
+import { checkNetworkNamespaceSupport, networkInstanceId } from '../../../local/pod-runtimes/kubelet/network.ts';
 import { spawnTypeScript } from '../../../local/typescript-process.ts';
 import {
   containerStatus,
@@ -204,3 +205,23 @@ function readFileSyncSafe(path: string): string {
     return '';
   }
 }
+
+describe('the privilege check', () => {
+  it('tells that a root process can create network namespaces', async () => {
+    expect(await checkNetworkNamespaceSupport()).toEqual({ ok: true });
+  });
+
+  it('tells a process without CAP_NET_ADMIN why it cannot', () => {
+    const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+    const entry = fileURLToPath(new URL('./privilege-child.ts', import.meta.url));
+    const answer = execFileSync(
+      'setpriv',
+      ['--reuid=9999', '--regid=9999', '--clear-groups', '--', process.execPath, '--import', loader, entry],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(answer)).toEqual({
+      ok: false,
+      reason: 'this process lacks CAP_NET_ADMIN (run as root to get real pods)',
+    });
+  });
+});

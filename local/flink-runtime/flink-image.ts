@@ -87,9 +87,7 @@ export async function prepareFlinkImage(
   const withoutLibraries = entry.missingLocally;
   const sets = imageDirectorySets(entry, 'local');
   const entrypoint = await readFile(ENTRYPOINT_SOURCE, 'utf8');
-  const identity = createHash('sha256')
-    .update(JSON.stringify({ sets, entrypoint }))
-    .digest('hex');
+  const identity = createHash('sha256').update(JSON.stringify({ sets, entrypoint })).digest('hex');
 
   const existing = await readManifest(home);
   if (existing?.identity === identity) return { version: entry, home, ...existing.contents, withoutLibraries };

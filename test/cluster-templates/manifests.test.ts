@@ -78,7 +78,7 @@ describe('labels', () => {
 
   it('labels the Flink version on the Flink objects and the proxy tag on the proxy objects', () => {
     const objects = acmeObjects({ flinkVersion: '2.1' });
-    expect(find(objects, 'Deployment', 'flink-cluster-jobmanager').metadata?.labels?.[LABELS.version]).toBe('2.1.1');
+    expect(find(objects, 'Deployment', 'flink-cluster-jobmanager').metadata?.labels?.[LABELS.version]).toBe('2.1.3');
     expect(find(objects, 'Deployment', 'zookeeper-proxy').metadata?.labels?.[LABELS.version]).toBe('0.3.2');
   });
 

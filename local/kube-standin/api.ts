@@ -57,6 +57,8 @@ export type WriteOptions = {
 
 export type DeleteOptions = {
   propagationPolicy?: string;
+  /** A Pod's grace period; default its `terminationGracePeriodSeconds`. 0 removes it at once. */
+  gracePeriodSeconds?: number;
   dryRun?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
 };
@@ -231,7 +233,12 @@ export class KubeApi {
     }
     if (def.resource === 'namespaces') return this.deleteNamespace(live, options.dryRun ?? false);
     if (options.dryRun) return live;
-    const remaining = this.deleteObject(def, live, options.propagationPolicy ?? 'Background');
+    const remaining = this.deleteObject(
+      def,
+      live,
+      options.propagationPolicy ?? 'Background',
+      options.gracePeriodSeconds,
+    );
     if (remaining) return remaining;
     if (def.returnDeletedObject) return live;
     const uid = live.metadata.uid;
@@ -259,7 +266,7 @@ export class KubeApi {
       for (const item of items) {
         const meta = item.metadata as ObjectMeta;
         const live = this.store.get(def, meta.namespace, meta.name!);
-        if (live) this.deleteObject(def, live, options.propagationPolicy ?? 'Background');
+        if (live) this.deleteObject(def, live, options.propagationPolicy ?? 'Background', options.gracePeriodSeconds);
       }
     }
     return result;
@@ -280,9 +287,17 @@ export class KubeApi {
     return this.commitUpdate(def, live, { ...live, status }, { manager }, 'status');
   }
 
-  /** Deletes an object on behalf of a simulated controller. */
-  internalDelete(def: ResourceDef, obj: KubeObject): void {
-    this.deleteObject(def, obj, 'Background');
+  /** Replaces an object (not its status) on behalf of a controller, e.g. the scheduler binding a Pod to a node. */
+  internalUpdate(def: ResourceDef, live: KubeObject, next: KubeObject, manager = CONTROLLER_MANAGER): KubeObject {
+    return this.commitUpdate(def, live, next, { manager }, undefined);
+  }
+
+  /**
+   * Deletes an object on behalf of a controller. A Pod on a node is deleted gracefully (marked, then removed once its
+   * node confirms with a grace period of 0), as through the API.
+   */
+  internalDelete(def: ResourceDef, obj: KubeObject, gracePeriodSeconds?: number): void {
+    this.deleteObject(def, obj, 'Background', gracePeriodSeconds);
   }
 
   private apply(
@@ -409,7 +424,10 @@ export class KubeApi {
       return out;
     }
     const stored = this.store.put(def, out);
-    if (meta.deletionTimestamp && !(meta.finalizers?.length ?? 0)) this.deleteObject(def, stored, 'Background');
+    // A gracefully deleted Pod goes once its node confirms (grace 0), not when its status changes meanwhile.
+    if (meta.deletionTimestamp && !(meta.finalizers?.length ?? 0) && !meta.deletionGracePeriodSeconds) {
+      this.deleteObject(def, stored, 'Background');
+    }
     return stored;
   }
 
@@ -526,13 +544,36 @@ export class KubeApi {
    * Deletes now, or marks for deletion when finalizers remain (answering the marked object). Dependents in the
    * same namespace go too (background and foreground alike), or lose their owner reference (Orphan).
    */
-  private deleteObject(def: ResourceDef, obj: KubeObject, propagation: string): KubeObject | undefined {
+  private deleteObject(
+    def: ResourceDef,
+    obj: KubeObject,
+    propagation: string,
+    gracePeriodSeconds?: number,
+  ): KubeObject | undefined {
     const meta = obj.metadata;
-    if ((meta.finalizers?.length ?? 0) > 0) {
-      if (meta.deletionTimestamp) return obj;
+    const grace = def.resource === 'pods' ? podGracePeriod(obj, gracePeriodSeconds) : 0;
+    if (grace > 0) {
+      // Graceful: the Pod's node stops it and then deletes it with a grace period of 0. A shorter grace period
+      // given later moves the deadline closer; a longer one changes nothing.
+      if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) <= grace) return obj;
+      const deadline = timestamp(Date.now() + grace * 1000);
       return this.store.put(
         def,
-        canonical({ ...obj, metadata: { ...meta, deletionTimestamp: timestamp(), deletionGracePeriodSeconds: 0 } }),
+        canonical({ ...obj, metadata: { ...meta, deletionTimestamp: deadline, deletionGracePeriodSeconds: grace } }),
+      );
+    }
+    if ((meta.finalizers?.length ?? 0) > 0) {
+      if (meta.deletionTimestamp && meta.deletionGracePeriodSeconds === 0) return obj;
+      return this.store.put(
+        def,
+        canonical({
+          ...obj,
+          metadata: {
+            ...meta,
+            deletionTimestamp: meta.deletionTimestamp ?? timestamp(),
+            deletionGracePeriodSeconds: 0,
+          },
+        }),
       );
     }
     if (!this.store.remove(def, meta.namespace, meta.name!)) return undefined;
@@ -558,6 +599,18 @@ export class KubeApi {
 
 const NAMESPACES = resourceDef('', 'namespaces');
 const SERVICES = resourceDef('', 'services');
+
+/**
+ * The grace period a Pod's deletion gets, as the API server's pod strategy decides: 0 (at once) for a Pod no node
+ * runs (unscheduled, or finished), else the requested one, else `terminationGracePeriodSeconds` (default 30).
+ */
+function podGracePeriod(pod: KubeObject, requested: number | undefined): number {
+  const spec = isRecord(pod.spec) ? pod.spec : {};
+  const phase = isRecord(pod.status) ? pod.status.phase : undefined;
+  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
+  if (requested !== undefined) return Math.max(0, requested);
+  return typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
+}
 const SCALE_PATCH_TYPES = [
   'application/json-patch+json',
   'application/merge-patch+json',

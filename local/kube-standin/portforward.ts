@@ -32,18 +32,25 @@ export type PortForwardRequest = { pod: KubeObject; ports: number[] };
  * closes (1000) once every port's forward has ended, e.g. when the pod side closed. v4 has no half-close: a client
  * ends a forward by closing the WebSocket.
  *
- * Where the stand-in forwards: nothing runs in simulated Pods, so a target map sends `<namespace>/<pod>:<port>` (or
- * `<namespace>/*:<port>`) to a real local address, e.g. a ZooKeeper server on 127.0.0.1. A port without a target is
- * a port nothing listens on in the pod: the forward fails with the kubelet's "connection refused" message.
+ * Where the stand-in forwards: a target map sends `<namespace>/<pod>:<port>` (or `<namespace>/*:<port>`) to a real
+ * local address, e.g. a ZooKeeper server on 127.0.0.1. Without a target, a Pod run by a runtime with a reachable pod
+ * network (the local kubelet) is reached at its IP; in a simulated Pod nothing listens, so the forward fails with the
+ * kubelet's "connection refused" message.
  */
 export class PortForwarder {
   private readonly targets = new Map<string, { host: string; port: number }>();
   private readonly server: WebSocketServerLike;
   private readonly forwards = new Set<() => void>();
 
+  /**
+   * @param podAddress where a port of a Pod is reached when no target is set: its IP on a pod network this process
+   * reaches (the local kubelet's), or undefined where nothing listens (the simulated runtime).
+   */
   constructor(
     private readonly store: ObjectStore,
     targets: Record<string, string> = {},
+    private readonly podAddress: (pod: KubeObject, port: number) => { host: string; port: number } | undefined = () =>
+      undefined,
   ) {
     for (const [key, address] of Object.entries(targets)) {
       const match = /^(.+):(\d+)$/.exec(key);
@@ -194,7 +201,9 @@ export class PortForwarder {
 
     streams.forEach((stream, index) => {
       const address =
-        this.targets.get(`${namespace}/${name}:${stream.port}`) ?? this.targets.get(`${namespace}/*:${stream.port}`);
+        this.targets.get(`${namespace}/${name}:${stream.port}`) ??
+        this.targets.get(`${namespace}/*:${stream.port}`) ??
+        this.podAddress(pod, stream.port);
       if (!address || !containersRunning(pod)) {
         finish(index, refused(stream.port));
         return;

@@ -16,6 +16,8 @@ export type ResourceDef = {
   subresources: ('status' | 'scale')[];
   /** Subresources reached by upgrading the connection (`pods/portforward`); plain requests get 400. */
   connectSubresources: 'portforward'[];
+  /** Subresources answered with a stream rather than an object (`pods/log`, `services/proxy`). */
+  streamSubresources: ('log' | 'proxy')[];
   /** `metadata.generation` is kept and bumped on spec changes. */
   generation: boolean;
   /** DELETE answers the deleted object rather than a `Status` (pods, services, PVCs in the real server). */
@@ -33,6 +35,7 @@ function def(input: DefInput): ResourceDef {
     categories: [],
     subresources: [],
     connectSubresources: [],
+    streamSubresources: [],
     generation: false,
     returnDeletedObject: false,
     nameRule: 'subdomain',
@@ -57,6 +60,14 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: ['status'],
     nameRule: 'label',
   }),
+  def({
+    ...core,
+    resource: 'nodes',
+    kind: 'Node',
+    namespaced: false,
+    shortNames: ['no'],
+    subresources: ['status'],
+  }),
   def({ ...core, resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'] }),
   def({ ...core, resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
   def({ ...core, resource: 'secrets', kind: 'Secret' }),
@@ -67,6 +78,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     shortNames: ['svc'],
     categories: ['all'],
     subresources: ['status'],
+    streamSubresources: ['proxy'],
     returnDeletedObject: true,
     nameRule: 'dns1035',
   }),
@@ -86,6 +98,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     categories: ['all'],
     subresources: ['status'],
     connectSubresources: ['portforward'],
+    streamSubresources: ['log'],
     returnDeletedObject: true,
   }),
   def({ ...core, resource: 'events', kind: 'Event', shortNames: ['ev'] }),
@@ -165,6 +178,10 @@ const NAMESPACE_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', '
 const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
 const CONNECT_VERBS = ['create', 'get'];
 const CONNECT_KINDS = { portforward: 'PodPortForwardOptions' };
+const STREAM_ENTRIES = {
+  log: { kind: 'Pod', verbs: ['get'] },
+  proxy: { kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
+};
 
 function apiResources(gv: string): unknown[] {
   const out: unknown[] = [];
@@ -189,6 +206,9 @@ function apiResources(gv: string): unknown[] {
         kind: CONNECT_KINDS[sub],
         verbs: CONNECT_VERBS,
       });
+    }
+    for (const sub of d.streamSubresources) {
+      out.push({ name: `${d.resource}/${sub}`, singularName: '', namespaced: d.namespaced, ...STREAM_ENTRIES[sub] });
     }
     for (const sub of d.subresources) {
       const entry: Record<string, unknown> = {

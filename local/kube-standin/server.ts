@@ -19,18 +19,32 @@
  * - Server-side apply (apply.ts) keys only well-known lists (containers, env, ports, volumes, ...; fields.ts)
  *   and treats every other list as atomic; `null` in an apply configuration means "not set"; managedFields
  *   sent by a client are ignored. Strategic merge patch is a merge patch that also merges those keyed lists.
- * - Deletion is immediate (no graceful Pod termination); Foreground behaves as Background; garbage
+ * - Deletion is immediate for everything but Pods on a node, which are deleted gracefully (deletionTimestamp and
+ *   grace period set; the node stops them, then removes them). Foreground behaves as Background; garbage
  *   collection of dependents runs synchronously within the namespace. Finalizers are honoured.
  * - Namespaces: deleting one marks it Terminating, and after `namespaceDeletionDelayMs` its contents and
  *   then the namespace are removed. No `default` ServiceAccount or `kube-root-ca.crt` is created in new
  *   namespaces.
- * - Controllers are simulated in readiness.ts (Deployments own their Pods directly, no ReplicaSets; Pods turn
- *   ready after `readinessDelayMs`); bare Pods stay Pending; no Endpoints, Nodes or Events are produced.
+ * - One node. What runs its Pods is a PodRuntime (node/pod-runtime.ts): simulated by default (Pods turn ready after
+ *   `readinessDelayMs`; nothing listens on their IPs), or the local kubelet's real processes. The node agent
+ *   (node/node-agent.ts) hands the runtime the Pods bound to the node and writes back the status it reports; on
+ *   start it starts every Pod bound to the node again, as after a reboot.
+ * - Controllers (controllers/): Deployments and StatefulSets derive their status from their Pods only. Deployments
+ *   own their Pods directly (no ReplicaSet objects; a revision is the Pods with one `pod-template-hash`); Recreate
+ *   and RollingUpdate (maxSurge, maxUnavailable, minReadySeconds, progressDeadlineSeconds) behave as in a cluster.
+ *   StatefulSets: OrderedReady or Parallel, one-at-a-time rolling update, no partition, no ControllerRevisions.
+ *   No Endpoints, EndpointSlices, ReplicaSets, Jobs, HPA, PDB enforcement, taints or preemption.
+ * - The scheduler (scheduler.ts) checks memory requests against the node's allocatable memory only.
+ * - Events (`v1`; no `events.k8s.io`) are recorded for scheduling, the kubelet's container lifecycle (from the
+ *   runtime) and scaling; they expire after an hour.
+ * - `pods/{name}/log` streams from the runtime; `services/{name}/proxy/…` forwards plain HTTP(S) to a ready Pod
+ *   (503 with the simulated runtime, whose Pod IPs nothing listens on); no WebSocket upgrade through the proxy.
  * - Faults (errors, latency, lost connections) exist only when a test injects them with `setFaults`.
- * - `pods/{name}/portforward` speaks the kubelet's WebSocket protocol (`v4.channel.k8s.io`; portforward.ts) but
- *   forwards to the local addresses set with `portForwardTargets`/`setPortForwardTarget`, since nothing runs in
- *   simulated Pods. No SPDY (so no `kubectl port-forward`, which needs SPDY or SPDY over WebSocket), no exec or
- *   attach; other upgrade requests get 400. Readiness is not checked, as by the kubelet: a Running Pod forwards.
+ * - `pods/{name}/portforward` speaks the kubelet's WebSocket protocol (`v4.channel.k8s.io`; portforward.ts) and
+ *   forwards to the local addresses set with `portForwardTargets`/`setPortForwardTarget`, else to the Pod's IP when
+ *   the runtime's Pods are reachable (the kubelet runtime). No SPDY (so no `kubectl port-forward`, which needs SPDY
+ *   or SPDY over WebSocket), no exec or attach; other upgrade requests get 400. Readiness is not checked, as by the
+ *   kubelet: a Running Pod forwards.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -39,11 +53,19 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { SimulatedPodRuntime } from '../pod-runtimes/simulated/simulated-pod-runtime.ts';
 import { type DeleteOptions, KubeApi, PATCH_MEDIA_TYPES, type PatchType, type WriteOptions } from './api.ts';
+import { DEPLOYMENTS, DeploymentController } from './controllers/deployment.ts';
+import { templateHash } from './controllers/pods.ts';
+import { STATEFULSETS, StatefulSetController } from './controllers/statefulset.ts';
+import { EventRecorder } from './events.ts';
 import { FaultInjector, type KubeFaults } from './faults.ts';
+import { NodeAgent } from './node/node-agent.ts';
+import type { PodRuntime, ResourceReader } from './node/pod-runtime.ts';
+import { createResourceReader } from './node/resource-reader.ts';
 import { clone, isRecord, type KubeObject, seededRandom } from './objects.ts';
+import { servePodLog } from './pod-logs.ts';
 import { PORT_FORWARD_PROTOCOL, PortForwarder } from './portforward.ts';
-import { WorkloadSimulator } from './readiness.ts';
 import {
   apiGroupDocument,
   apiGroupList,
@@ -56,6 +78,8 @@ import {
   resourceDef,
   STANDIN_VERSION,
 } from './resources.ts';
+import { Scheduler } from './scheduler.ts';
+import { ServiceProxy } from './service-proxy.ts';
 import {
   badRequest,
   type FieldError,
@@ -82,7 +106,13 @@ export type KubeStandinOptions = {
    * is accepted). kubectl never sends a token over plain HTTP, so leave it unset where kubectl should connect.
    */
   token?: string;
-  /** How long simulated Pods take to become ready, in ms. Default 50. */
+  /**
+   * What runs the Pods: a PodRuntime, or a function that makes one from read access to the stand-in's objects (the
+   * local kubelet reads ConfigMaps, Secrets, Services through it). Default a `SimulatedPodRuntime` whose Pods turn
+   * ready after `readinessDelayMs`. The stand-in stops the runtime when it stops.
+   */
+  podRuntime?: PodRuntime | ((resources: ResourceReader) => PodRuntime | Promise<PodRuntime>);
+  /** With the default (simulated) runtime: how long Pods take to become ready, in ms. Default 50. */
   readinessDelayMs?: number;
   /** How long a deleted namespace stays Terminating before it and its contents go, in ms. Default 20. */
   namespaceDeletionDelayMs?: number;
@@ -160,11 +190,18 @@ export type KubeStandin = {
   /** Injects faults into matching requests until `clearFaults`; reseeds the fault PRNG. */
   setFaults(faults: KubeFaults): void;
   clearFaults(): void;
-  /** Changes how long simulated Pods take to become ready (applies to Pods not ready yet too). */
+  /** The runtime that runs the Pods. */
+  readonly podRuntime: PodRuntime;
+  /**
+   * Simulated runtime only (throws otherwise): changes how long Pods take to become ready (applies to Pods not
+   * ready yet too).
+   */
   setReadinessDelay(ms: number): void;
   /**
-   * Makes a Deployment's (or StatefulSet's) Pods fail with a container waiting `reason` (e.g. ImagePullBackOff,
-   * CrashLoopBackOff) and its Progressing condition False/ProgressDeadlineExceeded, until its template changes.
+   * Simulated runtime only (throws otherwise): makes the Pods of a Deployment's (or StatefulSet's) current template
+   * fail with a container waiting `reason` (e.g. ImagePullBackOff, CrashLoopBackOff), until its template changes or
+   * `healDeployment`. The Deployment's Progressing condition turns False/ProgressDeadlineExceeded once its
+   * `progressDeadlineSeconds` pass without progress, as in a cluster.
    */
   failDeployment(namespace: string, name: string, reason: string, message: string): void;
   /** Undoes `failDeployment`. */
@@ -199,21 +236,36 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 20,
     random: seededRandom(seed + 1),
   });
-  const simulator = new WorkloadSimulator(api, seededRandom(seed + 2), options.readinessDelayMs ?? 50);
   const faults = new FaultInjector(seed);
   const log: KubeRequestLogEntry[] = [];
   const logLimit = options.requestLogLimit ?? 100_000;
   const print = options.log ?? (() => {});
+  const resources = createResourceReader(store);
+  const given = options.podRuntime;
+  const runtime =
+    typeof given === 'function'
+      ? await given(resources)
+      : (given ?? new SimulatedPodRuntime({ readinessDelayMs: options.readinessDelayMs ?? 50 }));
+  const simulated = runtime instanceof SimulatedPodRuntime ? runtime : undefined;
+  const events = new EventRecorder(api);
+  const deployments = new DeploymentController(api, events, seededRandom(seed + 2));
+  const statefulSets = new StatefulSetController(api, events);
+  const scheduler = new Scheduler(api, events, () => runtime.node());
+  const nodeAgent = new NodeAgent(api, runtime, resources, events, print);
+  const simulatedOnly = (what: string): SimulatedPodRuntime => {
+    if (!simulated) throw new Error(`kube stand-in: ${what} needs the simulated pod runtime, not ${runtime.kind}`);
+    return simulated;
+  };
 
   const saved = options.dataFile ? readDataFile(options.dataFile) : undefined;
   if (saved) {
     store.load(saved);
-    simulator.importFailures((saved.extra as { failures?: unknown } | undefined)?.failures);
+    simulated?.importFailures((saved.extra as { failures?: unknown } | undefined)?.failures);
     api.resumeNamespaceDeletions();
   }
   const persistence = options.dataFile
     ? new Persistence(options.dataFile, options.persistIntervalMs ?? 200, () =>
-        Persistence.format(store.snapshot(), { failures: simulator.exportFailures() }),
+        Persistence.format(store.snapshot(), { failures: simulated?.exportFailures() ?? [] }),
       )
     : undefined;
   if (persistence) store.subscribe(() => persistence.changed());
@@ -224,12 +276,27 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   }
   const flushOnExit = () => persistence?.flushSync();
   if (persistence) process.on('exit', flushOnExit);
-  simulator.start();
+  // A failure set on a workload ends with it.
+  store.subscribe((event) => {
+    if (event.type === 'DELETED' && (event.def === DEPLOYMENTS || event.def === STATEFULSETS)) {
+      simulated?.heal(`${event.def.resource}/${event.object.metadata.namespace}/${event.object.metadata.name}`);
+    }
+  });
+  // The kubelet first (it registers the node and restarts the Pods bound to it), then the scheduler and controllers.
+  nodeAgent.start();
+  scheduler.start();
+  deployments.start();
+  statefulSets.start();
 
   const watches = new Set<() => void>();
   const sockets = new Set<Socket>();
-  const portForwards = new PortForwarder(store, options.portForwardTargets);
-  const context: HandlerContext = { api, faults, token: options.token, watches, portForwards };
+  const podsReachable = () => runtime.kind !== 'simulated';
+  const portForwards = new PortForwarder(store, options.portForwardTargets, (pod, port) => {
+    const ip = isRecord(pod.status) ? pod.status.podIP : undefined;
+    return podsReachable() && typeof ip === 'string' ? { host: ip, port } : undefined;
+  });
+  const serviceProxy = new ServiceProxy(store, podsReachable);
+  const context: HandlerContext = { api, faults, token: options.token, watches, portForwards, runtime, serviceProxy };
   const record = (entry: KubeRequestLogEntry, started: number) => {
     entry.durationMs = Math.round((performance.now() - started) * 10) / 10;
     log.push(entry);
@@ -253,7 +320,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const actualPort = (server.address() as AddressInfo).port;
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${actualPort}`;
   const token = options.token ?? DEFAULT_TOKEN;
-  print(`kube stand-in (simulated Kubernetes API server) listening on ${url}`);
+  print(`kube stand-in (simulated Kubernetes API server, ${runtime.kind} pod runtime) listening on ${url}`);
 
   const kubeconfigYaml = (o: KubeconfigOptions = {}) => buildKubeconfig(url, token, o, options.tls?.cert);
   let stopped = false;
@@ -273,16 +340,31 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     },
     setFaults: (f) => faults.set(f),
     clearFaults: () => faults.clear(),
-    setReadinessDelay: (ms) => simulator.setReadinessDelay(ms),
-    failDeployment: (namespace, name, reason, message) => simulator.fail(namespace, name, { reason, message }),
-    healDeployment: (namespace, name) => simulator.heal(namespace, name),
+    podRuntime: runtime,
+    setReadinessDelay: (ms) => simulatedOnly('setReadinessDelay').setReadinessDelay(ms),
+    failDeployment: (namespace, name, reason, message) => {
+      const runtimeToFail = simulatedOnly('failDeployment');
+      const def = store.get(DEPLOYMENTS, namespace, name) ? DEPLOYMENTS : STATEFULSETS;
+      const workload = store.get(def, namespace, name);
+      if (!workload) throw new Error(`kube stand-in: no Deployment or StatefulSet ${namespace}/${name} to fail`);
+      const template = isRecord(workload.spec) ? workload.spec.template : undefined;
+      runtimeToFail.fail(`${def.resource}/${namespace}/${name}`, { reason, message, hash: templateHash(template) });
+    },
+    healDeployment: (namespace, name) => {
+      const runtimeToHeal = simulatedOnly('healDeployment');
+      for (const def of [DEPLOYMENTS, STATEFULSETS]) runtimeToHeal.heal(`${def.resource}/${namespace}/${name}`);
+    },
     setPortForwardTarget: (namespaceAndPod, port, address) => portForwards.setTarget(namespaceAndPod, port, address),
     objects: () => clone(store.all()),
     store,
     async stop() {
       if (stopped) return;
       stopped = true;
-      simulator.stop();
+      statefulSets.stop();
+      deployments.stop();
+      scheduler.stop();
+      await nodeAgent.stop();
+      events.stop();
       api.close();
       for (const end of watches) end();
       portForwards.close();
@@ -337,6 +419,8 @@ type HandlerContext = {
   token: string | undefined;
   watches: Set<() => void>;
   portForwards: PortForwarder;
+  runtime: PodRuntime;
+  serviceProxy: ServiceProxy;
 };
 
 type Route =
@@ -347,6 +431,16 @@ type Route =
       namespace?: string;
       name?: string;
       subresource?: string;
+    }
+  | {
+      /** `pods/{name}/log` or `services/{name}/proxy/{path}`: answered with a stream, not an object. */
+      kind: 'stream';
+      def: ResourceDef;
+      namespace: string;
+      name: string;
+      subresource: 'log' | 'proxy';
+      /** The path after `/proxy` (raw, as sent), for the service proxy. */
+      path: string;
     };
 
 /** The request's URL and method, and its log entry before routing fills in the rest. */
@@ -383,7 +477,7 @@ function authorizedRoute(
     checkToken(ctx, req, url.pathname);
     throw error;
   }
-  if (route.kind === 'resource') describe(entry, route, method, url.searchParams);
+  if (route.kind !== 'document') describe(entry, route, method, url.searchParams);
   checkToken(ctx, req, url.pathname);
   return route;
 }
@@ -394,6 +488,23 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
   let applied = false;
   try {
     const route = authorizedRoute(ctx, req, url, method, entry);
+    if (route.kind === 'stream') {
+      if (route.subresource === 'log') {
+        if (method !== 'GET') throw methodNotAllowed();
+        entry.status = await servePodLog(
+          ctx.api.store,
+          ctx.runtime,
+          route.namespace,
+          route.name,
+          url.searchParams,
+          req,
+          res,
+        );
+      } else {
+        entry.status = await ctx.serviceProxy.forward(route.namespace, route.name, route.path, url.search, req, res);
+      }
+      return entry;
+    }
     const body = await readBody(req);
     const decision = ctx.faults.decide(method, route.kind === 'resource' ? route.def.resource : undefined);
     if (decision?.latencyMs) await sleep(decision.latencyMs);
@@ -620,7 +731,7 @@ function resolveRoute(pathname: string, host: string): Route {
     rest.length >= 3 &&
     !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))
   ) {
-    if (rest.length > 5) throw pathNotFound();
+    if (rest.length > 5 && !(rest[2] === 'services' && rest[4] === 'proxy')) throw pathNotFound();
     [, namespace, resource, name, subresource] = rest as [string, string, string, string?, string?];
   } else {
     if (rest.length > 3) throw pathNotFound();
@@ -630,14 +741,20 @@ function resolveRoute(pathname: string, host: string): Route {
   if (!def) throw pathNotFound();
   if (def.namespaced && namespace === undefined && name !== undefined) throw pathNotFound();
   if (!def.namespaced && namespace !== undefined) throw pathNotFound();
-  const subresources: string[] = [...def.subresources, ...def.connectSubresources];
+  const subresources: string[] = [...def.subresources, ...def.connectSubresources, ...def.streamSubresources];
   if (subresource !== undefined && !subresources.includes(subresource)) throw pathNotFound();
+  if (subresource === 'log' || subresource === 'proxy') {
+    // The proxied path as sent: everything after `/proxy`, still encoded, trailing slash kept.
+    const raw = pathname.split('/');
+    const path = subresource === 'proxy' ? `/${raw.slice(raw.indexOf('proxy', 7) + 1).join('/')}` : '';
+    return { kind: 'stream', def, namespace: namespace!, name: name!, subresource, path };
+  }
   return { kind: 'resource', def, namespace, name, subresource };
 }
 
 function describe(
   entry: KubeRequestLogEntry,
-  route: Extract<Route, { kind: 'resource' }>,
+  route: Exclude<Route, { kind: 'document' }>,
   method: string,
   query: URLSearchParams,
 ): void {
@@ -783,9 +900,15 @@ function deleteOptions(query: URLSearchParams, body: Buffer): DeleteOptions {
     ]);
   }
   const orphan = query.get('orphanDependents') ?? options.orphanDependents;
+  const grace = query.get('gracePeriodSeconds') ?? options.gracePeriodSeconds;
+  const gracePeriodSeconds = grace === undefined || grace === null ? undefined : Number(grace);
+  if (gracePeriodSeconds !== undefined && !Number.isInteger(gracePeriodSeconds)) {
+    throw badRequest(`gracePeriodSeconds must be an integer, not ${String(grace)}`);
+  }
   const dryRun = query.getAll('dryRun').length > 0 || (Array.isArray(options.dryRun) && options.dryRun.length > 0);
   return {
     propagationPolicy: propagationPolicy ?? (orphan === 'true' || orphan === true ? 'Orphan' : undefined),
+    gracePeriodSeconds,
     dryRun,
     preconditions: isRecord(options.preconditions)
       ? (options.preconditions as DeleteOptions['preconditions'])

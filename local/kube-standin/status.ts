@@ -206,3 +206,8 @@ export function injectedFailure(code: number): KubeStatusError {
   if (code === 429) error.headers['Retry-After'] = '1';
   return error;
 }
+
+/** 503 ServiceUnavailable, as the service proxy answers when it cannot reach a Pod. */
+export function serviceUnavailable(message: string): KubeStatusError {
+  return failure(503, 'ServiceUnavailable', message);
+}

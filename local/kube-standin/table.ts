@@ -82,6 +82,43 @@ const COLUMNS: Record<string, Column[]> = {
     age,
   ],
   namespaces: [name, { name: 'Status', type: 'string', cell: (o) => status(o).phase ?? '' }, age],
+  nodes: [
+    name,
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) => {
+        const conditions = Array.isArray(status(o).conditions) ? (status(o).conditions as JsonRecord[]) : [];
+        const ready = conditions.find((c) => c.type === 'Ready');
+        return ready?.status === 'True' ? 'Ready' : 'NotReady';
+      },
+    },
+    { name: 'Roles', type: 'string', cell: () => '<none>' },
+    age,
+    {
+      name: 'Version',
+      type: 'string',
+      cell: (o) => (isRecord(status(o).nodeInfo) ? (status(o).nodeInfo as JsonRecord).kubeletVersion : '') ?? '',
+    },
+  ],
+  events: [
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o) => humanDuration(String(o.lastTimestamp ?? o.metadata.creationTimestamp)),
+    },
+    { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
+    { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) => {
+        const ref = isRecord(o.involvedObject) ? o.involvedObject : {};
+        return `${String(ref.kind ?? '').toLowerCase()}/${String(ref.name ?? '')}`;
+      },
+    },
+    { name: 'Message', type: 'string', cell: (o) => o.message ?? '' },
+  ],
   configmaps: [
     name,
     { name: 'Data', type: 'integer', cell: (o) => Object.keys(isRecord(o.data) ? o.data : {}).length },

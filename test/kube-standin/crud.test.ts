@@ -356,7 +356,10 @@ describe('kube stand-in patches and deletes', () => {
     });
     const pod = (await core.deleteNamespacedPod({ name: 'lone', namespace: 'crud-b' })) as unknown as { kind: string };
     expect(pod.kind).toBe('Pod');
-    expect((await failure(core.readNamespacedPod({ name: 'lone', namespace: 'crud-b' }))).code).toBe(404);
+    // A Pod on a node goes once the node has stopped it (graceful deletion).
+    await expect
+      .poll(async () => (await failure(core.readNamespacedPod({ name: 'lone', namespace: 'crud-b' }))).code)
+      .toBe(404);
   });
 
   it('keeps an object with finalizers until the last finalizer is removed', async () => {

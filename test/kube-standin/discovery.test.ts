@@ -53,6 +53,7 @@ const manifests: KubernetesObject[] = [
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
   } as KubernetesObject,
   { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod', namespace: 'disco' }, spec: podSpec } as KubernetesObject,
+  { apiVersion: 'v1', kind: 'Node', metadata: { name: 'disco-node' } } as KubernetesObject,
   {
     apiVersion: 'v1',
     kind: 'Event',

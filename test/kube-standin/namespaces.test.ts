@@ -85,7 +85,7 @@ describe('kube stand-in namespace lifecycle', () => {
     await apps.createNamespacedDeployment({ namespace: 'gc', body: deployment('gc', 'tm', 3) });
     await expect.poll(async () => (await podsIn('gc')).length).toBe(3);
     await apps.deleteNamespacedDeployment({ name: 'tm', namespace: 'gc' });
-    expect(await podsIn('gc')).toEqual([]);
+    await expect.poll(async () => await podsIn('gc')).toEqual([]);
   });
 
   it('leaves the Pods of a Deployment deleted with propagationPolicy Orphan, without owner', async () => {

@@ -17,7 +17,7 @@ let objects: KubernetesObjectApi;
 const namespace = 'ready';
 
 beforeAll(async () => {
-  standin = await startKubeStandin({ readinessDelayMs: 100 });
+  standin = await startKubeStandin({ readinessDelayMs: 300 });
   const kc = standin.kubeConfig();
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
@@ -29,7 +29,12 @@ afterAll(async () => {
   await standin.stop();
 });
 
-function taskManagers(name: string, replicas: number, image = 'flink:1.20'): V1Deployment {
+function taskManagers(
+  name: string,
+  replicas: number,
+  image = 'flink:1.20',
+  progressDeadlineSeconds = 600,
+): V1Deployment {
   const labels = { app: name, component: 'taskmanager' };
   return {
     apiVersion: 'apps/v1',
@@ -37,6 +42,7 @@ function taskManagers(name: string, replicas: number, image = 'flink:1.20'): V1D
     metadata: { name, namespace },
     spec: {
       replicas,
+      progressDeadlineSeconds,
       selector: { matchLabels: labels },
       template: { metadata: { labels }, spec: { containers: [{ name: 'taskmanager', image }] } },
     },
@@ -75,7 +81,7 @@ describe('kube stand-in simulated readiness', () => {
     });
 
     await expect.poll(async () => rolledOut(await read('tm')), { timeout: 3_000 }).toBe(true);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     const deployment = await read('tm');
     expect(deployment.status).toMatchObject({
       observedGeneration: 1,
@@ -108,14 +114,15 @@ describe('kube stand-in simulated readiness', () => {
     const during = await read('roll');
     expect(during.metadata?.generation).toBe(2);
     await expect.poll(async () => rolledOut(await read('roll')), { timeout: 3_000 }).toBe(true);
+    await expect.poll(async () => (await pods('app=roll')).length).toBe(2);
     const after = await pods('app=roll');
     expect(after).toHaveLength(2);
     expect(after.map((p) => p.metadata?.name).filter((n) => before.includes(n))).toEqual([]);
     expect(after.map((p) => p.spec?.containers[0]?.image)).toEqual(['flink:1.20.1', 'flink:1.20.1']);
   });
 
-  it('reports a failed Deployment through Pod waiting reasons and Progressing=False', async () => {
-    await apply(taskManagers('broken', 1));
+  it('reports a failed Deployment through Pod waiting reasons, and Progressing=False after its deadline', async () => {
+    await apply(taskManagers('broken', 1, 'flink:1.20', 1));
     await expect.poll(async () => (await pods('app=broken')).length).toBe(1);
     standin.failDeployment(namespace, 'broken', 'ImagePullBackOff', 'Back-off pulling image "flink:1.20"');
     const [pod] = await pods('app=broken');
@@ -124,8 +131,15 @@ describe('kube stand-in simulated readiness', () => {
       message: 'Back-off pulling image "flink:1.20"',
     });
     expect(pod!.status?.containerStatuses?.[0]?.ready).toBe(false);
+    expect(condition(await read('broken'), 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'ReplicaSetUpdated',
+    });
+    await expect
+      .poll(async () => condition(await read('broken'), 'Progressing')?.reason, { timeout: 4_000 })
+      .toBe('ProgressDeadlineExceeded');
     const deployment = await read('broken');
-    expect(condition(deployment, 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(condition(deployment, 'Progressing')).toMatchObject({ status: 'False' });
     expect(condition(deployment, 'Available')).toMatchObject({ status: 'False', reason: 'MinimumReplicasUnavailable' });
     expect(deployment.status?.readyReplicas).toBeUndefined();
   });
@@ -138,9 +152,9 @@ describe('kube stand-in simulated readiness', () => {
   });
 
   it('fails Pods whose image contains does-not-exist on its own', async () => {
-    await apply(taskManagers('typo', 1, 'flink:does-not-exist'));
+    await apply(taskManagers('typo', 1, 'flink:does-not-exist', 1));
     await expect
-      .poll(async () => condition(await read('typo'), 'Progressing')?.reason, { timeout: 3_000 })
+      .poll(async () => condition(await read('typo'), 'Progressing')?.reason, { timeout: 4_000 })
       .toBe('ProgressDeadlineExceeded');
     const [pod] = await pods('app=typo');
     expect(pod!.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ImagePullBackOff');
@@ -154,7 +168,7 @@ describe('kube stand-in simulated readiness', () => {
       await new Promise((resolve) => setTimeout(resolve, 150));
       expect((await read('slow')).status?.readyReplicas).toBeUndefined();
     } finally {
-      standin.setReadinessDelay(100);
+      standin.setReadinessDelay(300);
     }
     await expect.poll(async () => (await read('slow')).status?.readyReplicas, { timeout: 3_000 }).toBe(1);
   });

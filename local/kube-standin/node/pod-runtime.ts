@@ -29,6 +29,16 @@ export interface PodRuntime {
   getPodStatus(namespace: string, name: string): JsonRecord | undefined;
   /** Registers the one callback the runtime calls with a Pod's full `status` each time it changes. */
   onPodStatus(callback: PodStatusCallback): void;
+  /**
+   * Registers the one callback the runtime calls for what the kubelet would record as an Event on a Pod (Pulling,
+   * Created, Started, Killing, BackOff, Unhealthy …). Optional: a runtime without it records none.
+   */
+  onEvent?(callback: PodEventCallback): void;
+  /**
+   * Gives the runtime read access to the stand-in's objects (ConfigMaps, Secrets, PVCs, Services) before the first
+   * `createPod`, as a kubelet reads what it mounts. Optional: a runtime that mounts nothing ignores it.
+   */
+  useResources?(reader: ResourceReader): void;
   /** A container's log, as `kubectl logs` reads it; undefined when the runtime keeps none for it. */
   readLogs?(namespace: string, name: string, container: string, options: LogOptions): Readable | undefined;
   /** Stops every Pod (as a node shutdown would) and releases what the runtime holds. */
@@ -36,6 +46,29 @@ export interface PodRuntime {
 }
 
 export type PodStatusCallback = (namespace: string, name: string, uid: string, status: JsonRecord) => void;
+
+/** An Event about a Pod as the kubelet reports it; the stand-in adds the object reference, counts and times. */
+export interface PodEvent {
+  readonly type: 'Normal' | 'Warning';
+  /** `Pulling`, `Pulled`, `Created`, `Started`, `Killing`, `BackOff`, `Unhealthy`, `Failed` … */
+  readonly reason: string;
+  readonly message: string;
+  /** The container it is about, as `spec.containers{name}`. */
+  readonly fieldPath?: string;
+}
+
+export type PodEventCallback = (namespace: string, name: string, uid: string, event: PodEvent) => void;
+
+/** Read-only access to stored objects by API group and plural resource (`''`, `configmaps`). */
+export interface ResourceReader {
+  get(group: string, resource: string, namespace: string | undefined, name: string): KubeObject | undefined;
+  list(group: string, resource: string, namespace?: string): KubeObject[];
+  /**
+   * Calls `listener` after every stored change (the kubelet runtime rewrites pods' hosts files when Services and Pods
+   * change); returns the unsubscribe. Optional: without it such a runtime re-reads every few seconds.
+   */
+  subscribe?(listener: (group: string, resource: string, object: KubeObject) => void): () => void;
+}
 
 export interface NodeInfo {
   readonly name: string;

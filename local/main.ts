@@ -26,8 +26,11 @@ async function main(): Promise<void> {
     dataDir,
     adminToken,
     platformKey,
-    // The Flink UI vhosts are served on this same port, over HTTP, by the local ingress.
-    platform: { domain: process.env.FLINKPLANE_DOMAIN ?? 'flink.localhost', ui: { scheme: 'http', port } },
+    platform: {
+      domain: process.env.FLINKPLANE_DOMAIN ?? 'flink.localhost',
+      // On the stand-in the local ingress serves the Flink UI vhosts on this same port, over HTTP.
+      ...(kubeConfig ? {} : { ui: { scheme: 'http' as const, port } }),
+    },
     ...(kubeConfig ? { kubeConfig } : {}),
   });
   let standinKubeconfig: string | undefined;
@@ -59,7 +62,11 @@ async function main(): Promise<void> {
     `Flinkplane is running at http://${host}:${port}  (console and API; OpenAPI at /openapi.json)`,
     `Operator token: ${adminToken}${process.env.FLINKPLANE_ADMIN_TOKEN ? ' (from FLINKPLANE_ADMIN_TOKEN)' : ` (kept in ${join(dataDir, 'admin-token')})`}`,
     `Data dir:       ${dataDir}`,
-    `Flink UI:       http://flink-cluster-ui-<tenant>.${local.platform.domain}:${port}  (same port; sign in through the console)`,
+    ...(local.kube
+      ? [
+          `Flink UI:       http://flink-cluster-ui-<tenant>.${local.platform.domain}:${port}  (same port; sign in through the console)`,
+        ]
+      : []),
     ...Object.entries(health).map(
       ([name, part]) => `${`${name}:`.padEnd(16)}${part.status === 'ok' ? part.runsOn : `UNAVAILABLE — ${part.hint}`}`,
     ),

@@ -251,7 +251,8 @@ export function createLocalIngress(options: LocalIngressOptions): LocalIngress {
     serve(request, response) {
       const vhost = vhostOf(request.headers.host, platform.domain);
       if (vhost === undefined) {
-        if (pathOf(request) !== SIGN_IN_PATH) return false;
+        // With a real cluster its ingress signs users in; the API then has no such route and the console knows it (404).
+        if (pathOf(request) !== SIGN_IN_PATH || !options.routes) return false;
         signIn(request, response).catch((error: unknown) =>
           send(response, withSecurityHeaders(errorAnswer(error, log))),
         );

@@ -13,8 +13,9 @@ const CONFIG_VOLUME = 'flink-config';
 const ROLES: readonly FlinkRole[] = ['jobmanager', 'taskmanager'];
 
 /**
- * Console logging for the image's slf4j + logback: everything to stdout, where the node's log collector picks it
- * up. The ZooKeeper client logs every connection attempt at INFO, which drowns the rest while the proxy restarts.
+ * Logging for the image's slf4j + logback: everything to stdout, where the node's log collector (and `kubectl logs`)
+ * picks it up, and to `log.file` as flink-dist's own logback-console.xml does, which the Flink UI's log tab reads.
+ * The ZooKeeper client logs every connection attempt at INFO, which drowns the rest while the proxy restarts.
  */
 export const LOGBACK_CONSOLE_XML = `<configuration>
   <appender name="console" class="ch.qos.logback.core.ConsoleAppender">
@@ -22,8 +23,24 @@ export const LOGBACK_CONSOLE_XML = `<configuration>
       <pattern>%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{60} %X{sourceThread} - %msg%n</pattern>
     </encoder>
   </appender>
+  <appender name="file" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <file>\${log.file}</file>
+    <append>false</append>
+    <rollingPolicy class="ch.qos.logback.core.rolling.FixedWindowRollingPolicy">
+      <fileNamePattern>\${log.file}.%i</fileNamePattern>
+      <minIndex>1</minIndex>
+      <maxIndex>3</maxIndex>
+    </rollingPolicy>
+    <triggeringPolicy class="ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy">
+      <maxFileSize>50MB</maxFileSize>
+    </triggeringPolicy>
+    <encoder>
+      <pattern>%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{60} %X{sourceThread} - %msg%n</pattern>
+    </encoder>
+  </appender>
   <root level="INFO">
     <appender-ref ref="console"/>
+    <appender-ref ref="file"/>
   </root>
   <logger name="org.apache.zookeeper" level="WARN"/>
   <logger name="org.apache.flink.shaded.zookeeper3" level="WARN"/>

@@ -83,6 +83,61 @@ describe('kube stand-in persistence', () => {
     }
   });
 
+  it('starts the Pods of persisted Deployments again, as a rebooted node does', async () => {
+    const dataFile = join(dir, 'reboot.json');
+    const first = await startKubeStandin({ dataFile, readinessDelayMs: 0 });
+    await first
+      .kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: 'kept' } } });
+    await KubernetesObjectApi.makeApiClient(first.kubeConfig()).patch(
+      deployment,
+      undefined,
+      undefined,
+      'flinkplane',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    const apps = (standin: typeof first) => standin.kubeConfig().makeApiClient(AppsV1Api);
+    await expect
+      .poll(
+        async () =>
+          (await apps(first).readNamespacedDeployment({ name: 'jm', namespace: 'kept' })).status?.readyReplicas,
+      )
+      .toBe(1);
+    const pod = first.objects().find((o) => o.kind === 'Pod')!;
+    await first.stop();
+
+    const second = await startKubeStandin({ dataFile, readinessDelayMs: 400 });
+    try {
+      // The same Pod, started again: not ready until the runtime says so, then ready.
+      const restarted = () => second.objects().find((o) => o.kind === 'Pod');
+      expect(restarted()?.metadata.uid).toBe(pod.metadata.uid);
+      expect(JSON.stringify(restarted()?.status)).toContain('ContainerCreating');
+      await expect
+        .poll(
+          async () =>
+            (await apps(second).readNamespacedDeployment({ name: 'jm', namespace: 'kept' })).status?.readyReplicas,
+        )
+        .toBeUndefined();
+      await expect
+        .poll(
+          async () =>
+            (await apps(second).readNamespacedDeployment({ name: 'jm', namespace: 'kept' })).status?.readyReplicas,
+          { timeout: 3_000 },
+        )
+        .toBe(1);
+      expect(
+        second
+          .objects()
+          .filter((o) => o.kind === 'Pod')
+          .map((o) => o.metadata.uid),
+      ).toEqual([pod.metadata.uid]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('finishes deleting a namespace that was Terminating when it stopped', async () => {
     const dataFile = join(dir, 'terminating.json');
     const first = await startKubeStandin({ dataFile, namespaceDeletionDelayMs: 60_000 });

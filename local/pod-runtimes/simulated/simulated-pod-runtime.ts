@@ -249,6 +249,8 @@ export class SimulatedPodRuntime implements PodRuntime {
       this.run(c, now);
       c.log.append(`simulated container ${c.name} exited with code 1`);
       c.log.close();
+      // Waiting to restart: the run that just ended is the last terminated one, which `--previous` reads.
+      c.previous = c.log;
       c.restarts++;
       c.lastTerminated = { exitCode: 1, reason: 'Error', startedAt: now, finishedAt: now };
       this.event(

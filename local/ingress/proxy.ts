@@ -20,7 +20,7 @@ export interface Upstream {
 /** Why a request did not reach Flink, for the page the client gets. */
 export type UpstreamFailure = { readonly kind: 'connect-timeout' | 'unreachable'; readonly message: string };
 
-/** Headers that describe one connection (RFC 9110 §7.6.1) and so never cross a proxy, plus `upgrade` handled apart. */
+/** Headers that describe one connection (RFC 9110 §7.6.1) and so never cross a proxy; `upgrade` is handled apart. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -31,6 +31,8 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // Node's server has already answered `Expect: 100-continue` to the client; Flink must not be asked again.
+  'expect',
 ]);
 
 export interface ForwardOptions {

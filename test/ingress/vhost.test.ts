@@ -160,11 +160,6 @@ describe('the Flink UI vhost of the local ingress', () => {
         }
       })(),
     );
-    const baseline = process.memoryUsage().arrayBuffers;
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-    }, 10);
     let pulledWhileFlinkWaits = 0;
     const whileWaiting = setTimeout(() => {
       pulledWhileFlinkWaits = pulled;
@@ -177,6 +172,8 @@ describe('the Flink UI vhost of the local ingress', () => {
           ...bearer(tokens.acme!),
           'content-type': `multipart/form-data; boundary=${boundary}`,
           'content-length': total,
+          // As curl sends for a large -F upload; the local server answers 100 Continue itself.
+          expect: '100-continue',
         },
         body,
       });
@@ -187,14 +184,13 @@ describe('the Flink UI vhost of the local ingress', () => {
         contentType: `multipart/form-data; boundary=${boundary}`,
       });
     } finally {
-      clearInterval(sampler);
       clearTimeout(whileWaiting);
       fake.uploadReadDelayMs = 0;
     }
-    // While Flink does not read, backpressure stops the client: only socket buffers' worth has left it.
+    // While Flink does not read, backpressure stops the client after a few socket buffers' worth: whatever the proxy
+    // holds is part of that, so it never holds the body. (Heap figures are not asserted: they follow GC timing.)
     expect(pulledWhileFlinkWaits).toBeGreaterThan(0);
-    expect(pulledWhileFlinkWaits).toBeLessThan(25 * MB);
-    expect(peak - baseline).toBeLessThan(25 * MB);
+    expect(pulledWhileFlinkWaits).toBeLessThan(20 * MB);
   });
 
   it('waits for a long poll and streams a response as Flink writes it', async () => {

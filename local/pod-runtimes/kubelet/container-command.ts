@@ -28,8 +28,8 @@ export type ContainerProcess = {
  * The command line that runs a container: `setpriv --pdeathsig KILL` (so the chain dies with this Node process, kill
  * -9 included) → `ip netns exec` (the pod's network namespace, with /etc/netns/<ns>/hosts bound over /etc/hosts) →
  * `unshare` a PID, mount and UTS namespace with a child killed when unshare dies (so everything the container
- * started dies with it) → a root shell that sets the hostname, bind-mounts the image and the volumes in the private
- * mount namespace, then starts the program as the pod's user and waits for it. The shell is PID 1 of the pod's PID
+ * started dies with it) → a root shell that sets the hostname, mounts the image (overlayfs, with a writable layer of
+ * the container's own) and binds the volumes in the private mount namespace, then starts the program as the pod's user and waits for it. The shell is PID 1 of the pod's PID
  * namespace: it ignores SIGTERM (no handler), and the program, in the same process group, gets it directly.
  */
 export function containerCommandLine(spec: ContainerProcess): { file: string; args: string[] } {
@@ -40,6 +40,10 @@ export function containerCommandLine(spec: ContainerProcess): { file: string; ar
     `cd ${quote(spec.stageDir)}`,
     ...spec.mounts.flatMap(stageLines),
     ...spec.mounts.flatMap(mountLines),
+    // A read-only root filesystem turns read-only once the volumes' mount points exist in it, as runc does.
+    ...spec.mounts
+      .filter((m) => m.overlay && m.readOnly)
+      .map((m) => `${quote(tool('mount'))} -o remount,bind,ro ${quote(m.target)}`),
     `cd ${quote(spec.workingDir)}`,
     [
       quote(setpriv),
@@ -95,8 +99,8 @@ function stageLines(mount: BindMount, index: number): string[] {
 
 /**
  * A mount point missing on the host is created there (mkdir -p, or an empty file for a file mount): e.g. /storage
- * and /opt/flink appear as empty directories on the host the first time a pod mounts them. A target inside a
- * read-only image mount must exist in the image, as in a container image.
+ * and /opt/flink appear as empty directories on the host the first time a pod mounts them. A target inside an image
+ * is created in the container's own layer, never in the shared image.
  */
 function mountLines(mount: BindMount, index: number): string[] {
   const mount_ = quote(tool('mount'));
@@ -104,6 +108,15 @@ function mountLines(mount: BindMount, index: number): string[] {
   const create = mount.file
     ? `[ -e ${target} ] || { mkdir -p ${quote(dirname(mount.target))} && : > ${target}; }`
     : `[ -d ${target} ] || mkdir -p ${target}`;
+  if (mount.overlay) {
+    // The layer starts empty with each container instance (the stage is new), as a restarted container's does.
+    return [
+      `mkdir ./${index}.upper ./${index}.work`,
+      `chown --reference=./${index} ./${index}.upper && chmod --reference=./${index} ./${index}.upper`,
+      create,
+      `${mount_} -t overlay overlay -o lowerdir=./${index},upperdir=./${index}.upper,workdir=./${index}.work ${target}`,
+    ];
+  }
   const lines = [create, `${mount_} --bind ./${index} ${target}`];
   if (mount.readOnly) lines.push(`${mount_} -o remount,bind,ro ${target}`);
   return lines;

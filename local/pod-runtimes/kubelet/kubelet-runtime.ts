@@ -402,8 +402,9 @@ export class KubeletRuntime implements PodRuntime {
         ...(launch.imageMounts ?? []).map((m) => ({
           source: m.hostPath,
           target: m.containerPath,
-          readOnly: true,
+          readOnly: security.readOnlyRoot,
           file: false,
+          overlay: true,
         })),
         ...volumeMounts,
       ],

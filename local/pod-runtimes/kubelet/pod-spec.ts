@@ -38,11 +38,19 @@ export function containerIdentity(
   return { uid, gid, groups: [...new Set(groups)] };
 }
 
-export function containerSecurity(container: JsonRecord): { noNewPrivileges: boolean; dropAll: boolean } {
+export function containerSecurity(container: JsonRecord): {
+  noNewPrivileges: boolean;
+  dropAll: boolean;
+  readOnlyRoot: boolean;
+} {
   const context = isRecord(container.securityContext) ? container.securityContext : {};
   const drop =
     isRecord(context.capabilities) && Array.isArray(context.capabilities.drop) ? context.capabilities.drop : [];
-  return { noNewPrivileges: context.allowPrivilegeEscalation === false, dropAll: drop.includes('ALL') };
+  return {
+    noNewPrivileges: context.allowPrivilegeEscalation === false,
+    dropAll: drop.includes('ALL'),
+    readOnlyRoot: context.readOnlyRootFilesystem === true,
+  };
 }
 
 /**

@@ -15,6 +15,12 @@ export type BindMount = {
   readonly readOnly: boolean;
   /** A single file (a subPath of a configMap): the target is created as an empty file, not a directory. */
   readonly file: boolean;
+  /**
+   * An image's files under a writable layer of the container's own (overlayfs), as a container's root filesystem:
+   * the container may write (logs, mount points for its volumes) without touching the shared image. With `readOnly`
+   * (readOnlyRootFilesystem) the layer turns read-only once every mount point is in place.
+   */
+  readonly overlay?: boolean;
 };
 
 /** Where a pod's volumes live on the host: `podDir` goes with the pod, `claimsDir` outlives it. */

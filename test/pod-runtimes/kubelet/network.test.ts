@@ -168,7 +168,7 @@ describe("the kubelet runtime's lifecycle on the host", () => {
       expect(pids.length).toBeGreaterThan(0);
 
       child.child.kill('SIGKILL');
-      await eventually(() => netnsPids(netns!).length === 0, 5_000);
+      await eventually(() => netnsPids(netns!).length === 0, 10_000);
       const alive = pids.filter((pid) => {
         try {
           process.kill(pid, 0);

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ require('http').createServer((req, res) => {
   res.end(JSON.stringify({
     config: attempt(() => fs.readFileSync('${IMAGE_PATH}/conf/config.yaml', 'base64')),
     imageFile: attempt(() => fs.readFileSync('${IMAGE_PATH}/conf/other.yaml', 'utf8')),
-    imageWrite: attempt(() => fs.writeFileSync('${IMAGE_PATH}/new-file', 'x')),
+    imageWrite: attempt(() => { fs.writeFileSync('${IMAGE_PATH}/log/new.log', 'x'); return 'written'; }),
     secret: attempt(() => fs.readFileSync('/etc/identity/token', 'utf8')),
     secretMode: attempt(() => (fs.statSync('/etc/identity/token').mode & 0o7777).toString(8)),
     secretGroup: attempt(() => fs.statSync('/etc/identity/token').gid),
@@ -33,10 +33,11 @@ require('http').createServer((req, res) => {
   }));
 }).listen(8080, '0.0.0.0');`;
 
-function observerPod(name: string): KubeObject {
+function observerPod(name: string, securityContext: JsonRecord = {}): KubeObject {
   return nodePod(name, OBSERVER, {
     container: {
       image: 'test/node-with-files',
+      securityContext,
       volumeMounts: [
         { name: 'config', mountPath: `${IMAGE_PATH}/conf/config.yaml`, subPath: 'config.yaml', readOnly: true },
         { name: 'identity', mountPath: '/etc/identity', readOnly: true },
@@ -64,7 +65,9 @@ beforeAll(async () => {
   imageDir = await mkdtemp(join(tmpdir(), 'kubelet-test-image-'));
   await chmod(imageDir, 0o755);
   await mkdir(join(imageDir, 'conf'), { mode: 0o755 });
-  await writeFile(join(imageDir, 'conf', 'config.yaml'), 'the image default\n');
+  // Like the local Flink image: an empty-ish conf/ the pod mounts its files into, and a log/ anyone may write.
+  await mkdir(join(imageDir, 'log'), { mode: 0o777 });
+  await chmod(join(imageDir, 'log'), 0o777);
   await writeFile(join(imageDir, 'conf', 'other.yaml'), 'shipped with the image\n');
   const images: ImageTable = {
     async resolve(pod, container): Promise<ContainerLaunch> {
@@ -110,13 +113,21 @@ async function observe(name: string, write?: string): Promise<JsonRecord> {
 }
 
 describe("the kubelet runtime's volumes", () => {
-  it('mounts a configMap key through subPath byte for byte over the read-only image', async () => {
+  it("mounts a configMap key through subPath byte for byte into the image, under a layer of the container's own", async () => {
     await env.runtime.createPod(observerPod('observer-1'));
     const seen = await observe('observer-1');
     expect(Buffer.from(seen.config as string, 'base64').toString('utf8')).toBe(CONFIG);
     expect(seen.imageFile).toBe('shipped with the image\n');
+    expect(seen.imageWrite).toBe('written');
+    expect((await readdir(imageDir, { recursive: true })).sort()).toEqual(['conf', 'conf/other.yaml', 'log']);
+  });
+
+  it('keeps the image read-only for a container with readOnlyRootFilesystem', async () => {
+    await env.runtime.createPod(observerPod('read-only', { readOnlyRootFilesystem: true }));
+    const seen = await observe('read-only');
     expect(seen.imageWrite).toBe('EROFS');
-    expect(await readFile(join(imageDir, 'conf', 'config.yaml'), 'utf8')).toBe('the image default\n');
+    expect(Buffer.from(seen.config as string, 'base64').toString('utf8')).toBe(CONFIG);
+    await env.runtime.deletePod(observerPod('read-only'), 1);
   });
 
   it("mounts only the listed secret items, with their mode and the pod's fsGroup", async () => {

@@ -2,8 +2,8 @@
 // the pod's network namespace over IPC once the container runs, then waits to be killed.
 import { containerStatus, eventually, nodePod, startTestRuntime } from './support.ts';
 
-const podCidr = process.argv[2] ?? '10.233.0.0/24';
-const { runtime } = await startTestRuntime(podCidr);
+const [podCidr = '10.233.0.0/24', dataDir] = process.argv.slice(2);
+const { runtime } = await startTestRuntime(podCidr, dataDir ? { dataDir } : {});
 const pod = nodePod('sleeper', 'setInterval(() => {}, 1000); console.log("sleeping")');
 await runtime.createPod(pod);
 await eventually(() => containerStatus(runtime.getPodStatus('tenant-a', 'sleeper'))?.started === true);

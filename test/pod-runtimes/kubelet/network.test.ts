@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonRecord } from '../../../local/kube-standin/objects.ts';
@@ -154,7 +156,8 @@ describe("the kubelet runtime's lifecycle on the host", () => {
   it('leaves no pod process behind when killed with SIGKILL, and the next start removes what it left', async () => {
     const cidr = '10.233.0.0/24';
     const id = networkInstanceId(cidr);
-    const child = spawnTypeScript(fileURLToPath(new URL('./crash-child.ts', import.meta.url)), [cidr]);
+    const dataDir = await mkdtemp(join(tmpdir(), 'kubelet-test-'));
+    const child = spawnTypeScript(fileURLToPath(new URL('./crash-child.ts', import.meta.url)), [cidr, dataDir]);
     try {
       await new Promise<void>((resolve, reject) => {
         child.child.once('message', () => resolve());
@@ -182,7 +185,7 @@ describe("the kubelet runtime's lifecycle on the host", () => {
     } finally {
       child.child.kill('SIGKILL');
     }
-    const env = await startTestRuntime(cidr);
+    const env = await startTestRuntime(cidr, { dataDir });
     try {
       expect(netnsNames(`fp${id}-`)).toEqual([]);
       expect(linkNames(`fv${id}`)).toEqual([]);

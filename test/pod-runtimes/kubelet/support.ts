@@ -87,7 +87,7 @@ export async function startTestRuntime(
   dataDir: string;
   cleanup: () => Promise<void>;
 }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'kubelet-test-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'kubelet-test-')));
   const resources = new FakeResources();
   const runtime = await KubeletRuntime.start({
     images: testImages,
@@ -98,6 +98,9 @@ export async function startTestRuntime(
     backOff: { initialMs: 500, maxMs: 2_000 },
     retryMs: 300,
     ...options,
+  }).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
   });
   const statuses = new Map<string, JsonRecord[]>();
   const events: string[] = [];

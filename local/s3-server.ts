@@ -2,7 +2,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientConfigForEndpoint } from '../functions/adapters/s3-bucket-store.ts';
 import { startStoreProcess } from './store-process.ts';
 
-/** s3rver's only account; it checks request signatures against this key pair. */
+/**
+ * s3rver's only account. For Signature V4 (what every current SDK sends) s3rver checks only that the access key id is
+ * this one, not the signature; unsigned requests pass as anonymous.
+ */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export type S3ServerOptions = {
@@ -21,7 +24,10 @@ export type S3Server = {
   stop(): Promise<void>;
 };
 
-/** Starts s3rver, silent, in a child process of its own on a free loopback port, as S3 is a service apart. */
+/**
+ * Starts s3rver, silent, in a child process of its own on a free loopback port, as S3 is a service apart. The port is
+ * that of a front (s3-front.ts) which decodes `aws-chunked` uploads, as Hadoop S3A sends them, before s3rver sees them.
+ */
 export async function startS3(options: S3ServerOptions): Promise<S3Server> {
   const store = await startStoreProcess({ kind: 's3rver', options: { directory: options.directory, silent: true } });
   const endpoint = `http://127.0.0.1:${store.port}`;

@@ -7,6 +7,7 @@
  */
 import { request, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { startS3Front } from './s3-front.ts';
 import type {
   DynaliteOptions,
   S3rverOptions,
@@ -80,12 +81,17 @@ function listTables(port: number): Promise<void> {
   });
 }
 
-/** s3rver on a free port. */
+/** s3rver on a free port, behind the front that decodes what real S3 clients send and s3rver does not read. */
 async function startS3rver(options: S3rverOptions): Promise<RunningStore> {
   const S3rverServer = require('s3rver') as new (options: S3rverOptions & { address: string; port: number }) => S3rver;
   const server = new S3rverServer({ ...options, address: '127.0.0.1', port: 0 });
   const { port } = await server.run();
-  return { port, close: async () => void (await server.close()) };
+  const front = await startS3Front(port);
+  const close = async () => {
+    await front.close();
+    await server.close();
+  };
+  return { port: front.port, close };
 }
 
 function startStore(launch: StoreLaunch): Promise<RunningStore> {

@@ -47,6 +47,7 @@ export function buildEffectiveCluster(
     jobManagerMemoryMB: spec.jobManager.memoryMB,
     taskManagerMemoryMB: spec.taskManager.memoryMB,
     tenantConfiguration: spec.flinkConfiguration,
+    objectStorage: platform.objectStorage,
   };
   const jobmanager = renderConfigurationEntries(input, 'jobmanager');
   const taskmanager = renderConfigurationEntries(input, 'taskmanager');

@@ -107,6 +107,24 @@ export const FIXED_SETTINGS: readonly FixedSetting[] = [
     origin: 'platform',
   },
   { names: ['zookeeper.sasl.disable'], scope: 'cluster', value: 'true', origin: 'platform' },
+  {
+    names: ['s3.endpoint', 'fs.s3a.endpoint', 'presto.s3.endpoint'],
+    scope: 'cluster',
+    value: "the platform's S3 endpoint (set only for an S3-compatible store)",
+    origin: 'platform',
+  },
+  {
+    names: ['s3.path.style.access', 'fs.s3a.path.style.access', 'presto.s3.path-style-access'],
+    scope: 'cluster',
+    value: "the platform's S3 addressing style",
+    origin: 'platform',
+  },
+  {
+    names: ['s3.access-key', 's3.secret-key', 'fs.s3a.access.key', 'fs.s3a.secret.key'],
+    scope: 'cluster',
+    value: "none: the tenant's credentials come from Pod Identity",
+    origin: 'platform',
+  },
   { names: ['kubernetes.cluster-id'], scope: 'cluster', value: "the tenant's HA cluster id", origin: 'platform' },
   { names: ['kubernetes.namespace'], scope: 'cluster', value: 'the tenant namespace', origin: 'platform' },
   {

@@ -101,6 +101,8 @@ export interface ConfigurationInput {
   readonly jobManagerMemoryMB: number;
   readonly taskManagerMemoryMB: number;
   readonly tenantConfiguration: Readonly<Record<string, FlinkConfigValue>>;
+  /** The platform's S3 endpoint, for an S3-compatible store; none on AWS. @default the regional endpoint */
+  readonly objectStorage?: { readonly endpoint?: string | undefined; readonly pathStyleAccess: boolean };
 }
 
 /**
@@ -177,6 +179,12 @@ export function renderConfigurationEntries(input: ConfigurationInput, role: Flin
   add('high-availability.zookeeper.client.acl', 'open', 'platform');
   add('high-availability.zookeeper.client.ensemble-tracker', false, 'platform');
   add('zookeeper.sasl.disable', true, 'platform');
+
+  // Credentials never go in here: Pod Identity (locally, the kubelet's stand-in for it) puts them in the environment.
+  if (input.objectStorage?.endpoint) {
+    add('s3.endpoint', input.objectStorage.endpoint, 'platform');
+    add('s3.path.style.access', input.objectStorage.pathStyleAccess, 'platform');
+  }
 
   add(keys.stateBackendType, 'hashmap', 'fixed');
   add(keys.checkpointStorage, 'filesystem', 'fixed');

@@ -50,6 +50,19 @@ export const PlatformSettingsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Where Flink's S3 file system finds the tenants' buckets. Unset on AWS (the regional S3 endpoint, credentials from
+     * EKS Pod Identity); the local control plane points it at its S3-compatible server, which needs path-style access.
+     */
+    objectStorage: z
+      .object({
+        /** Rendered as `s3.endpoint`. @default none */
+        endpoint: z.url({ protocol: /^https?$/ }).optional(),
+        /** Rendered as `s3.path.style.access`. @default false */
+        pathStyleAccess: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     /** Bucket names are this prefix followed by the tenant name. */
     bucketPrefix: z
       .string()

@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { FLINK_VERSIONS } from '../../functions/core/catalog.ts';
 import { validateClusterSpec } from '../../functions/core/cluster-spec.ts';
 import { buildEffectiveCluster } from '../../functions/core/effective-cluster.ts';
+import { parsePlatformSettings } from '../../functions/core/platform.ts';
 import { platform } from './fixtures.ts';
 
 function cluster(flinkVersion: string, haEpoch = 1) {
@@ -94,4 +95,35 @@ describe('rendered Flink configuration', () => {
       { key: 'taskmanager.numberOfTaskSlots', value: 2, source: 'tenant', fixed: false },
     ]);
   });
+});
+
+describe("the platform's S3 endpoint", () => {
+  const spec = validateClusterSpec({}, platform);
+  if (!spec.ok) throw new Error('fixture');
+
+  it('renders no S3 endpoint without one, as on AWS', () => {
+    const rendered = buildEffectiveCluster('acme', spec.spec, platform, 1);
+    expect(rendered.configurationFiles.jobmanager).not.toMatch(/^s3\./m);
+  });
+
+  it('renders the endpoint and path-style access for an S3-compatible store, and never credentials', () => {
+    const local = parsePlatformSettings({
+      objectStorage: { endpoint: 'http://10.244.0.1:9000', pathStyleAccess: true },
+    });
+    for (const role of ['jobmanager', 'taskmanager'] as const) {
+      const text = buildEffectiveCluster('acme', spec.spec, local, 1).configurationFiles[role];
+      expect(text).toContain('s3.endpoint: http://10.244.0.1:9000');
+      expect(text).toContain('s3.path.style.access: true');
+      expect(text).not.toMatch(/access-key|secret-key|access\.key|secret\.key/);
+    }
+  });
+
+  it.each(['s3.endpoint', 'fs.s3a.endpoint', 's3.secret-key', 's3.path.style.access'])(
+    'refuses %s from a tenant',
+    (key) => {
+      const result = validateClusterSpec({ flinkConfiguration: { [key]: 'x' } }, platform);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.issues.map((issue) => issue.path)).toContain(`flinkConfiguration.${key}`);
+    },
+  );
 });

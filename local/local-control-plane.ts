@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createManifestRenderer } from '../cluster-templates/manifest-renderer.ts';
 import { createDynamoDbClusterStore, ensureClusterTable } from '../functions/adapters/dynamodb-cluster-store.ts';
+import { createFlinkRest } from '../functions/adapters/flink-rest.ts';
 import { createHmacSecretSource } from '../functions/adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
 import { createS3BucketStore, type S3BucketStore } from '../functions/adapters/s3-bucket-store.ts';
@@ -32,10 +33,13 @@ import { createBearerTokenAuthenticator } from '../functions/http/authenticator.
 import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts';
 import { createRouter } from '../functions/http/router.ts';
 import { type DynamoDbServer, startDynamoDb } from './dynamodb-server.ts';
+import { createLocalImageTable } from './flink-runtime/image-table.ts';
+import type { KubeObject } from './kube-standin/objects.ts';
 import { type KubeStandin, startKubeStandin } from './kube-standin/server.ts';
-import { createLocalTenantAccess } from './local-tenant-access.ts';
-import { createLocalZooKeeperProxies, type LocalZooKeeperProxies } from './local-zookeeper-proxies.ts';
-import { type S3Server, startS3 } from './s3-server.ts';
+import { createLocalTenantAccess, type LocalGrant } from './local-tenant-access.ts';
+import { KubeletRuntime } from './pod-runtimes/kubelet/kubelet-runtime.ts';
+import { checkNetworkNamespaceSupport } from './pod-runtimes/kubelet/network.ts';
+import { S3RVER_CREDENTIALS, type S3Server, startS3 } from './s3-server.ts';
 import { ZOOKEEPER_VERSION, ZooKeeperUnavailableError } from './zookeeper-artifacts.ts';
 import { startZooKeeperServer, type ZooKeeperServer } from './zookeeper-server.ts';
 
@@ -51,8 +55,16 @@ export interface LocalControlPlaneOptions {
   readonly platform?: PlatformSettingsInput;
   /** A real cluster's kubeconfig; without one the in-process Kubernetes stand-in runs. */
   readonly kubeConfig?: KubeConfig;
-  /** Stand-in only: how long Deployments take to become ready. @default 50 ms */
+  /**
+   * Stand-in only: how its pods run. `kubelet`: each container a real process (Flink from Maven Central, the proxy's
+   * bundle) in a network namespace of its own on a bridge; needs root (CAP_NET_ADMIN). `simulated`: pods turn ready
+   * after `readinessDelayMs` and run nothing, for tests and benchmarks with many tenants. @default simulated
+   */
+  readonly pods?: 'kubelet' | 'simulated';
+  /** Simulated pods only: how long Deployments take to become ready. @default 50 ms */
   readonly readinessDelayMs?: number;
+  /** Receives progress lines while a Flink image is fetched from Maven Central for the first time. @default none */
+  readonly progress?: (line: string) => void;
   readonly leaseMs?: number;
   readonly clock?: Clock;
   /**
@@ -83,8 +95,10 @@ export interface LocalControlPlane {
   readonly s3: S3Server;
   readonly zookeeperServer?: ZooKeeperServer;
   readonly kube?: KubeStandin;
-  /** One in-process ZooKeeper proxy per deployed tenant (when ZooKeeper runs). */
-  readonly zookeeperProxies?: LocalZooKeeperProxies;
+  /** How the stand-in's pods run (undefined with a real cluster). */
+  readonly pods?: 'kubelet' | 'simulated';
+  /** The pod network's gateway, where pods reach the stores (kubelet pods only). */
+  readonly gateway?: string;
   readonly dataDir: string;
   health(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
@@ -98,11 +112,32 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
   const stoppers: (() => Promise<void>)[] = [];
   const wrap = options.wrap ?? (<T extends object>(_name: string, port: T) => port);
   try {
-    const platform = parsePlatformSettings(options.platform ?? {});
+    const requested = parsePlatformSettings(options.platform ?? {});
+    const access = wrap('access', createLocalTenantAccess(ephemeral ? undefined : join(dataDir, 'tenant-access.json')));
+    // Real pods need their network before the stores, which listen on its gateway so pods reach them over the bridge.
+    let kubelet: KubeletRuntime | undefined;
+    if (!options.kubeConfig && options.pods === 'kubelet') {
+      const support = await checkNetworkNamespaceSupport();
+      if (!support.ok) throw new Error(`Real pods need network namespaces: ${support.reason}`);
+      kubelet = await KubeletRuntime.start({
+        images: createLocalImageTable({
+          platform: requested,
+          ...(options.progress ? { progress: options.progress } : {}),
+          environment: (pod) => podIdentityEnvironment(pod, access.grants()),
+        }),
+        dataDir: join(dataDir, 'kubelet'),
+        podCidr: requested.podCidr,
+        nodeName: 'local-node',
+      });
+      const started = kubelet;
+      stoppers.push(() => started.stop());
+    }
+    const storesHost = kubelet?.node().address ?? '127.0.0.1';
+
     const dynamo = await startDynamoDb(ephemeral ? {} : { path: join(dataDir, 'dynamodb') });
     stoppers.push(() => dynamo.stop());
     await ensureClusterTable(dynamo.client, CLUSTER_TABLE_NAME);
-    const s3 = await startS3({ directory: join(dataDir, 's3') });
+    const s3 = await startS3({ directory: join(dataDir, 's3'), host: storesHost });
     stoppers.push(() => s3.stop());
 
     const zookeeperAdmin = { user: 'flinkplane', password: derive(options.platformKey, 'zookeeper-admin') };
@@ -110,13 +145,15 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     let zookeeperServer: ZooKeeperServer | undefined;
     let zookeeperUnavailable = 'ZooKeeper is turned off for this control plane (zookeeper: false).';
     if (options.zookeeper !== false) {
-      zookeeperServer = await startZooKeeperServer(ephemeral ? {} : { dataDir: join(dataDir, 'zookeeper') }).catch(
-        (error: unknown) => {
-          if (!(error instanceof ZooKeeperUnavailableError)) throw error;
-          zookeeperUnavailable = error.message;
-          return undefined;
-        },
-      );
+      zookeeperServer = await startZooKeeperServer({
+        clientPortAddress: storesHost,
+        ...(ephemeral ? {} : { dataDir: join(dataDir, 'zookeeper') }),
+        ...(options.progress ? { progress: options.progress } : {}),
+      }).catch((error: unknown) => {
+        if (!(error instanceof ZooKeeperUnavailableError)) throw error;
+        zookeeperUnavailable = error.message;
+        return undefined;
+      });
     }
     let zookeeper: ZooKeeperNamespaces & Partial<ClosableZooKeeperNamespaces> =
       unavailableZooKeeper(zookeeperUnavailable);
@@ -129,12 +166,24 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       stoppers.push(() => namespaces.close());
       zookeeper = namespaces;
     }
+    // The tenant proxies and Flink reach this plane's stores, wherever they listen; a real cluster keeps its own.
+    const platform = options.kubeConfig
+      ? requested
+      : parsePlatformSettings({
+          ...options.platform,
+          zookeeper: {
+            ...options.platform?.zookeeper,
+            ...(zookeeperServer ? { upstream: zookeeperServer.connectString } : {}),
+          },
+          objectStorage: { endpoint: s3.endpoint, pathStyleAccess: true },
+        });
 
     let kube: KubeStandin | undefined;
     let kubeConfig = options.kubeConfig;
     if (!kubeConfig) {
       kube = await startKubeStandin({
         readinessDelayMs: options.readinessDelayMs ?? 50,
+        ...(kubelet ? { podRuntime: kubelet } : {}),
         ...(ephemeral ? {} : { dataFile: join(dataDir, 'kubernetes-standin.json') }),
       });
       stoppers.push(() => kube!.stop());
@@ -144,7 +193,6 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
 
     const store = wrap('store', createDynamoDbClusterStore({ client: dynamo.client, tableName: CLUSTER_TABLE_NAME }));
     const buckets = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
-    const access = wrap('access', createLocalTenantAccess(ephemeral ? undefined : join(dataDir, 'tenant-access.json')));
     const plane = new ControlPlane({
       platform,
       store,
@@ -158,32 +206,28 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       secrets,
       render: createManifestRenderer({ controlPlaneAclId: digestId(zookeeperAdmin) }),
       clock: options.clock ?? { now: () => new Date() },
+      // Simulated pods run no Flink to ask; real ones (and a real cluster) answer through a port-forward.
+      ...(kube && !kubelet ? {} : { flinkRest: createFlinkRest({ kubeConfig: async () => fixedKubeConfig }) }),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
-    let zookeeperProxies: LocalZooKeeperProxies | undefined;
-    if (zookeeperServer) {
-      zookeeperProxies = createLocalZooKeeperProxies({
-        store,
-        secrets,
-        platform,
-        upstream: { host: zookeeperServer.host, port: zookeeperServer.port },
-        controlPlane: zookeeperAdmin,
-      });
-      stoppers.push(() => zookeeperProxies!.stop());
-    }
     const health = async () => ({
       components: {
         dynamodb: { status: 'ok', runsOn: `dynalite at ${dynamo.endpoint} (own process, pid ${dynamo.pid})` },
         s3: { status: 'ok', runsOn: `s3rver at ${s3.endpoint} (own process, pid ${s3.pid})` },
         zookeeper: zookeeperServer
-          ? {
-              status: 'ok',
-              runsOn: `ZooKeeper ${ZOOKEEPER_VERSION} at ${zookeeperServer.connectString}`,
-              tenantProxies: zookeeperProxies?.addresses() ?? {},
-            }
+          ? { status: 'ok', runsOn: `ZooKeeper ${ZOOKEEPER_VERSION} at ${zookeeperServer.connectString}` }
           : { status: 'unavailable', hint: zookeeperUnavailable },
         kubernetes: kube
-          ? { status: 'ok', simulated: true, runsOn: `Kubernetes stand-in (simulated) at ${kube.url}` }
+          ? {
+              status: 'ok',
+              simulated: true,
+              pods: kube.podRuntime.kind,
+              runsOn: `Kubernetes stand-in (simulated API) at ${kube.url}; ${
+                kubelet
+                  ? `pods run as real processes on the bridge ${kubelet.node().address} (${platform.podCidr})`
+                  : 'pods are simulated (nothing runs)'
+              }`,
+            }
           : { status: 'ok', simulated: false, runsOn: `cluster ${fixedKubeConfig.getCurrentCluster()?.server}` },
       },
     });
@@ -209,8 +253,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       dataDir,
       health,
       ...(zookeeperServer ? { zookeeperServer } : {}),
-      ...(kube ? { kube } : {}),
-      ...(zookeeperProxies ? { zookeeperProxies } : {}),
+      ...(kube ? { kube, pods: kubelet ? ('kubelet' as const) : ('simulated' as const) } : {}),
+      ...(kubelet ? { gateway: kubelet.node().address } : {}),
       async stop() {
         for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
         if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
@@ -225,6 +269,24 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
 /** A secret derived from the platform key for one purpose, so the local plane needs to keep only the key. */
 export function derive(platformKey: string, purpose: string): string {
   return createHmac('sha256', platformKey).update(purpose).digest('base64url');
+}
+
+/**
+ * What EKS Pod Identity gives a pod whose service account has an association: credentials for the tenant's bucket,
+ * in the environment, where S3A's default provider chain finds them. The local S3 server has one account and no IAM,
+ * so this models only when a pod has credentials (granted, and not after destroy revoked them), not their scope.
+ */
+function podIdentityEnvironment(pod: KubeObject, grants: readonly LocalGrant[]): Record<string, string> {
+  const spec = (pod.spec ?? {}) as { serviceAccountName?: string };
+  const granted = grants.some(
+    (grant) => grant.namespace === pod.metadata.namespace && grant.serviceAccount === spec.serviceAccountName,
+  );
+  if (!granted) return {};
+  return {
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
 }
 
 function unavailableZooKeeper(reason: string): ZooKeeperNamespaces {

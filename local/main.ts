@@ -6,6 +6,8 @@ import { serveConsole } from './console-files.ts';
 import { createHttpServer } from './http-server.ts';
 import { createLocalControlPlaneIngress } from './ingress/local-ingress.ts';
 import { startLocalControlPlane } from './local-control-plane.ts';
+import { progressLine } from './maven/progress-line.ts';
+import { checkNetworkNamespaceSupport } from './pod-runtimes/kubelet/network.ts';
 
 /** `npm start`: the API and the console on one port, on embedded stores kept in the data dir. */
 async function main(): Promise<void> {
@@ -22,7 +24,21 @@ async function main(): Promise<void> {
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
   }
+  // Real pods by default; simulated ones on request (FLINKPLANE_PODS=simulated) or where namespaces cannot be made.
+  let pods: 'kubelet' | 'simulated' = process.env.FLINKPLANE_PODS === 'simulated' ? 'simulated' : 'kubelet';
+  let podsNote = pods === 'simulated' ? 'simulated, as FLINKPLANE_PODS asks' : 'real processes';
+  if (!kubeConfig && pods === 'kubelet') {
+    const support = await checkNetworkNamespaceSupport();
+    if (!support.ok) {
+      pods = 'simulated';
+      podsNote = `SIMULATED: nothing runs Flink, because ${support.reason}`;
+      console.error(`Pods are simulated: ${support.reason} (run as root for real Flink processes).`);
+    }
+  }
+  const progress = progressLine();
   const local = await startLocalControlPlane({
+    pods,
+    progress: progress.update,
     dataDir,
     adminToken,
     platformKey,
@@ -33,6 +49,7 @@ async function main(): Promise<void> {
     },
     ...(kubeConfig ? { kubeConfig } : {}),
   });
+  progress.end();
   let standinKubeconfig: string | undefined;
   if (local.kube) {
     standinKubeconfig = join(dataDir, 'kubeconfig');
@@ -62,6 +79,7 @@ async function main(): Promise<void> {
     `Flinkplane is running at http://${host}:${port}  (console and API; OpenAPI at /openapi.json)`,
     `Operator token: ${adminToken}${process.env.FLINKPLANE_ADMIN_TOKEN ? ' (from FLINKPLANE_ADMIN_TOKEN)' : ` (kept in ${join(dataDir, 'admin-token')})`}`,
     `Data dir:       ${dataDir}`,
+    ...(local.kube ? [`Pods:           ${podsNote}`] : []),
     ...(local.kube
       ? [
           `Flink UI:       http://flink-cluster-ui-<tenant>.${local.platform.domain}:${port}  (same port; sign in through the console)`,
@@ -84,7 +102,6 @@ async function main(): Promise<void> {
       sweeping = true;
       local.plane
         .reconcile()
-        .then(() => local.zookeeperProxies?.sync())
         .catch((error: unknown) => log('reconcile failed', { error: String(error) }))
         .finally(() => {
           sweeping = false;

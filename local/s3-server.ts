@@ -11,10 +11,12 @@ export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3R
 export type S3ServerOptions = {
   /** Where s3rver keeps buckets and objects. */
   directory: string;
+  /** The address S3 clients connect to (the pod network's gateway when pods must reach it). @default 127.0.0.1 */
+  host?: string;
 };
 
 export type S3Server = {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://<host>:<port>`. */
   endpoint: string;
   /** A client for this server, configured by `s3ClientConfigForEndpoint`. */
   client: S3Client;
@@ -29,8 +31,12 @@ export type S3Server = {
  * that of a front (s3-front.ts) which decodes `aws-chunked` uploads, as Hadoop S3A sends them, before s3rver sees them.
  */
 export async function startS3(options: S3ServerOptions): Promise<S3Server> {
-  const store = await startStoreProcess({ kind: 's3rver', options: { directory: options.directory, silent: true } });
-  const endpoint = `http://127.0.0.1:${store.port}`;
+  const host = options.host ?? '127.0.0.1';
+  const store = await startStoreProcess({
+    kind: 's3rver',
+    options: { directory: options.directory, silent: true, host },
+  });
+  const endpoint = `http://${host}:${store.port}`;
   const client = new S3Client({
     ...s3ClientConfigForEndpoint(endpoint),
     credentials: S3RVER_CREDENTIALS,

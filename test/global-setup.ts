@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { progressLine } from '../local/maven/progress-line.ts';
 import { resolveMavenSet } from '../local/maven/resolve.ts';
-import { progressLine, resolveZooKeeper } from '../local/zookeeper-artifacts.ts';
+import { resolveZooKeeper } from '../local/zookeeper-artifacts.ts';
 import { CURATOR_ARTIFACTS } from './zookeeper-proxy/support/java.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -19,12 +19,18 @@ export function createLocalImageTable(options: {
   readonly platform: PlatformSettings;
   /** Receives one progress line while an image is prepared for the first time (a Maven download). */
   readonly progress?: (line: string) => void;
+  /**
+   * Environment a pod gets from outside its spec, as EKS Pod Identity injects credentials into the pods of an
+   * associated service account. @default none
+   */
+  readonly environment?: (pod: KubeObject) => Readonly<Record<string, string>>;
 }): ImageTable {
   const proxyImage = options.platform.images.zookeeperProxy;
   const flinkRepository = options.platform.images.flinkRepository;
   let proxyBundle: Promise<string> | undefined;
+  let accounts: Promise<string> | undefined;
   return {
-    async resolve(_pod: KubeObject, container: JsonRecord): Promise<ContainerLaunch> {
+    async resolve(pod: KubeObject, container: JsonRecord): Promise<ContainerLaunch> {
       const image = String(container.image);
       if (image === proxyImage) {
         proxyBundle ??= bundleZooKeeperProxy().catch((error: unknown) => {
@@ -33,8 +39,8 @@ export function createLocalImageTable(options: {
         });
         const appDir = await proxyBundle;
         return {
-          command: process.execPath,
-          args: ['/app/zk-proxy.mjs'],
+          command: '/app/zk-proxy',
+          args: [],
           imageMounts: [{ hostPath: appDir, containerPath: '/app' }],
           env: { NODE_ENV: 'production' },
         };
@@ -46,10 +52,17 @@ export function createLocalImageTable(options: {
         );
       }
       const prepared = await prepareFlinkImage(version, options.progress ? { progress: options.progress } : {});
+      accounts ??= imageAccounts();
+      const etc = await accounts;
       return {
         command: `${FLINK_HOME_IN_POD}/${ENTRYPOINT}`,
         args: [],
-        imageMounts: [{ hostPath: prepared.home, containerPath: FLINK_HOME_IN_POD }],
+        imageMounts: [
+          { hostPath: prepared.home, containerPath: FLINK_HOME_IN_POD },
+          { hostPath: join(etc, 'passwd'), containerPath: '/etc/passwd', file: true },
+          { hostPath: join(etc, 'group'), containerPath: '/etc/group', file: true },
+        ],
+        env: { ...options.environment?.(pod) },
       };
     },
   };
@@ -66,7 +79,7 @@ async function bundleZooKeeperProxy(): Promise<string> {
     hash.update(file).update(await readFile(join(sourceDir, file)));
   }
   const dir = join(cacheDir(), `zookeeper-proxy-${hash.digest('hex').slice(0, 12)}`);
-  if (existsSync(join(dir, 'zk-proxy.mjs'))) return dir;
+  if (existsSync(join(dir, 'zk-proxy'))) return dir;
   const work = `${dir}.${process.pid}`;
   await mkdir(work, { recursive: true, mode: 0o755 });
   await build({
@@ -78,9 +91,37 @@ async function bundleZooKeeperProxy(): Promise<string> {
     outfile: join(work, 'zk-proxy.mjs'),
     logLevel: 'silent',
   });
+  // The image's ENTRYPOINT ["node", "/app/zk-proxy.mjs"]: a pod's args replace only what follows it.
+  await writeFile(join(work, 'zk-proxy'), `#!/bin/sh\nexec ${process.execPath} /app/zk-proxy.mjs "$@"\n`);
+  await chmod(join(work, 'zk-proxy'), 0o755);
   await rename(work, dir).catch(async (error: unknown) => {
     await rm(work, { recursive: true, force: true });
-    if (!existsSync(join(dir, 'zk-proxy.mjs'))) throw error;
+    if (!existsSync(join(dir, 'zk-proxy'))) throw error;
   });
+  return dir;
+}
+
+/** The image's `flink` user and group (uid and gid 9999), as the official image's Dockerfile adds them. */
+const FLINK_USER = 'flink:x:9999:9999::/opt/flink:/bin/sh';
+const FLINK_GROUP = 'flink:x:9999:';
+
+/**
+ * The official image's `/etc/passwd` and `/etc/group` know the `flink` user the pods run as; Hadoop's login (the S3
+ * file system) fails for a user id without a name. The host's accounts plus that user, once, in the shared cache.
+ */
+async function imageAccounts(): Promise<string> {
+  const dir = join(cacheDir(), 'flink-image-etc');
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const [file, line] of [
+    ['passwd', FLINK_USER],
+    ['group', FLINK_GROUP],
+  ] as const) {
+    const host = (await readFile(`/etc/${file}`, 'utf8'))
+      .split('\n')
+      .filter((entry) => entry && !/^flink:/.test(entry));
+    const temporary = join(dir, `${file}.${process.pid}`);
+    await writeFile(temporary, `${[...host, line].join('\n')}\n`, { mode: 0o644 });
+    await rename(temporary, join(dir, file));
+  }
   return dir;
 }

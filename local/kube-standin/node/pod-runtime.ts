@@ -110,7 +110,12 @@ export interface ContainerLaunch {
   /** Added to the container's `env` from the Pod spec (the spec's own values win). */
   readonly env?: Readonly<Record<string, string>>;
   /** Host directories the image consists of, bound read-only into the pod's mount namespace (`/opt/flink` …). */
-  readonly imageMounts?: readonly { readonly hostPath: string; readonly containerPath: string }[];
+  readonly imageMounts?: readonly {
+    readonly hostPath: string;
+    readonly containerPath: string;
+    /** A single file of the image (its `/etc/passwd`), bound read-only over the host's. @default false: a directory */
+    readonly file?: boolean;
+  }[];
   /** Working directory inside the pod. @default / */
   readonly workingDir?: string;
 }

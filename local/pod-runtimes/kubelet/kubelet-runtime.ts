@@ -399,13 +399,17 @@ export class KubeletRuntime implements PodRuntime {
       noNewPrivileges: security.noNewPrivileges,
       dropAllCapabilities: security.dropAll,
       mounts: [
-        ...(launch.imageMounts ?? []).map((m) => ({
-          source: m.hostPath,
-          target: m.containerPath,
-          readOnly: security.readOnlyRoot,
-          file: false,
-          overlay: true,
-        })),
+        ...(launch.imageMounts ?? []).map((m) =>
+          m.file
+            ? { source: m.hostPath, target: m.containerPath, readOnly: true, file: true }
+            : {
+                source: m.hostPath,
+                target: m.containerPath,
+                readOnly: security.readOnlyRoot,
+                file: false,
+                overlay: true,
+              },
+        ),
         ...volumeMounts,
       ],
       stageDir,

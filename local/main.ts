@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     platformKey,
     platform: {
       domain: process.env.FLINKPLANE_DOMAIN ?? 'flink.localhost',
+      ...(process.env.FLINKPLANE_POD_CIDR ? { podCidr: process.env.FLINKPLANE_POD_CIDR } : {}),
       // On the stand-in the local ingress serves the Flink UI vhosts on this same port, over HTTP.
       ...(kubeConfig ? {} : { ui: { scheme: 'http' as const, port } }),
     },

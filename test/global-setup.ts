@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { prepareFlinkImage } from '../local/flink-runtime/flink-image.ts';
 import { progressLine } from '../local/maven/progress-line.ts';
 import { resolveMavenSet } from '../local/maven/resolve.ts';
 import { resolveZooKeeper } from '../local/zookeeper-artifacts.ts';
@@ -22,6 +23,9 @@ const CHROMIUM = '/usr/bin/chromium';
 export const SETUP_STEPS: readonly SetupStep[] = [
   { name: 'ZooKeeper', prepare: (progress) => resolveZooKeeper({ progress }) },
   { name: 'Curator', prepare: (progress) => resolveMavenSet(CURATOR_ARTIFACTS, { progress }) },
+  // The real-Flink suites run the default version and the newest 2.x.
+  { name: 'Flink 1.20', prepare: (progress) => prepareFlinkImage('1.20', { progress }).then(() => undefined) },
+  { name: 'Flink 2.2', prepare: (progress) => prepareFlinkImage('2.2', { progress }).then(() => undefined) },
   { name: 'Chromium', prepare: installChromium },
 ];
 

@@ -6,7 +6,11 @@ import { createHttpServer } from '../../../local/http-server.ts';
 import type { LocalIngress } from '../../../local/ingress/ingress.ts';
 import { createLocalControlPlaneIngress } from '../../../local/ingress/local-ingress.ts';
 import { resolveServiceEndpoints } from '../../../local/kube-standin/service-endpoints.ts';
-import { type LocalControlPlane, startLocalControlPlane } from '../../../local/local-control-plane.ts';
+import {
+  type LocalControlPlane,
+  type LocalControlPlaneOptions,
+  startLocalControlPlane,
+} from '../../../local/local-control-plane.ts';
 import { freePort } from '../../../local/net.ts';
 import { createApiClient } from '../../support/local-api.ts';
 
@@ -32,15 +36,19 @@ export interface IngressPlane {
   stop(): Promise<void>;
 }
 
-export async function startIngressPlane(): Promise<IngressPlane> {
+/** `options` go to the local control plane (e.g. `pods: 'kubelet'` and a pod CIDR of the suite's own). */
+export async function startIngressPlane(
+  options: Partial<Omit<LocalControlPlaneOptions, 'adminToken' | 'platformKey'>> = {},
+): Promise<IngressPlane> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminToken = `operator-${randomBytes(16).toString('hex')}`;
   const logged: string[] = [];
   const local = await startLocalControlPlane({
+    ...options,
     adminToken,
     platformKey: randomBytes(32).toString('hex'),
-    platform: { ui: { scheme: 'http', port } },
+    platform: { ...options.platform, ui: { scheme: 'http', port } },
   });
   const log = (message: string, context: Record<string, unknown>) => logged.push(JSON.stringify({ message, context }));
   let ingress: LocalIngress | undefined;

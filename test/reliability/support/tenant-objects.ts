@@ -1,4 +1,5 @@
 import { buildTenantManifests, toKubeObject } from '../../../cluster-templates/index.ts';
+import { FIELD_MANAGER } from '../../../functions/adapters/kubernetes-applier.ts';
 import type { ClusterSpec } from '../../../functions/core/cluster-spec.ts';
 import { buildEffectiveCluster } from '../../../functions/core/effective-cluster.ts';
 import type { PlatformSettings } from '../../../functions/core/platform.ts';
@@ -31,13 +32,23 @@ export function expectedTenantObjects(options: {
   return new Map(kept.map((manifest) => [objectId(manifest.object), toKubeObject(manifest.object)]));
 }
 
-/** What the stand-in holds for one namespace: the Namespace and every namespaced object but Pods, by id. */
+/**
+ * Whether the control plane wrote this object (server-side apply as its field manager). What the cluster writes on
+ * its own (Pods of a Deployment, Events, the Node) is not the control plane's to create or delete.
+ */
+export function appliedByControlPlane(object: { metadata: unknown }): boolean {
+  const managers = (object.metadata as { managedFields?: { manager?: string }[] }).managedFields ?? [];
+  return managers.some((entry) => entry.manager === FIELD_MANAGER);
+}
+
+/** What the control plane applied and the stand-in holds for one namespace (the Namespace too), by id. */
 export function storedNamespaceObjects(kube: KubeStandin, namespace: string): Map<string, KubeObject> {
   const found = new Map<string, KubeObject>();
   for (const object of kube.objects()) {
+    if (!appliedByControlPlane(object)) continue;
     const metadata = object.metadata as { name: string; namespace?: string };
     if (object.kind === 'Namespace' && metadata.name === namespace) found.set(objectId(object), object as KubeObject);
-    if (metadata.namespace === namespace && object.kind !== 'Pod') found.set(objectId(object), object as KubeObject);
+    if (metadata.namespace === namespace) found.set(objectId(object), object as KubeObject);
   }
   return found;
 }

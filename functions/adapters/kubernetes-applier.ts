@@ -230,6 +230,17 @@ function observation(
       }
     }
   }
+  // A pod no node can take (too little memory, say) is not failed, a node may free up or join, but it is why.
+  const pending: string[] = [];
+  for (const pod of pods) {
+    const unschedulable = pod.status?.conditions?.find(
+      (condition) => condition.type === 'PodScheduled' && condition.status === 'False',
+    );
+    if (unschedulable)
+      pending.push(
+        `pod ${pod.metadata?.name}: ${unschedulable.reason ?? 'not scheduled'} (${unschedulable.message ?? ''})`,
+      );
+  }
   const ready = (deployment: V1Deployment | undefined) =>
     deployment && deployment.status?.observedGeneration === deployment.metadata?.generation
       ? (deployment.status?.readyReplicas ?? 0)
@@ -246,7 +257,9 @@ function observation(
       ? { reason: [...new Set(reasons)].join('; ') }
       : missing.length > 0
         ? { reason: `missing: ${missing.join(', ')}` }
-        : {}),
+        : pending.length > 0
+          ? { reason: pending.join('; ') }
+          : {}),
   };
   return status;
 }

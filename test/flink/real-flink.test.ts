@@ -171,6 +171,44 @@ describe.each(SUITES)(
       });
     }
 
+    if (!faults) {
+      it('fails a version Maven Central does not serve here, naming what it lacks', async () => {
+        const other = await plane.registerTenant('legacy');
+        const put = await plane.api('PUT', '/v1/tenants/legacy/flink-cluster', {
+          token: other,
+          body: { flinkVersion: '2.1', ...MINIMUM },
+        });
+        expect(put.status).toBe(202);
+        const view = await waitForCluster(plane, 'legacy', 'FAILED', 60_000);
+        expect(view.observed.reason).toMatch(/ErrImagePull/);
+        expect(view.observed.reason).toMatch(/not served locally.*flink-metrics-prometheus/);
+        expect((await plane.api('DELETE', '/v1/tenants/legacy/flink-cluster', { token: other })).status).toBe(202);
+        await waitForCluster(plane, 'legacy', 'DESTROYED', 60_000);
+      });
+
+      it('keeps a TaskManager the machine cannot hold Pending with Insufficient memory, and says so', async () => {
+        const other = await plane.registerTenant('huge');
+        const put = await plane.api('PUT', '/v1/tenants/huge/flink-cluster', {
+          token: other,
+          body: {
+            flinkVersion: version,
+            jobManager: { memoryMB: 1024 },
+            taskManager: { memoryMB: 65_536, instances: 1 },
+          },
+        });
+        expect(put.status).toBe(202);
+        const view = await eventually('the reason in the cluster view', 60_000, async () => {
+          await plane.local.plane.reconcile();
+          const found = (await plane.api('GET', '/v1/tenants/huge/flink-cluster', { token: other })).body;
+          return /Insufficient memory/.test(found?.observed?.reason ?? '') ? found : undefined;
+        });
+        expect(view.state).toBe('DEPLOYING');
+        expect(pods(plane, 'huge', 'taskmanager')[0]?.status).toMatchObject({ phase: 'Pending' });
+        expect((await plane.api('DELETE', '/v1/tenants/huge/flink-cluster', { token: other })).status).toBe(202);
+        await waitForCluster(plane, 'huge', 'DESTROYED', 90_000);
+      });
+    }
+
     it('destroy ends the Flink processes, stops the vhost, keeps the bucket, the ZooKeeper nodes and the JAR volume', async () => {
       await moreCheckpoints(2);
       before.push(...(await taskManagerLines()));

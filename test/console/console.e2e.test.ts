@@ -9,7 +9,7 @@ import { type Browser, launchBrowser, screenshotPath } from './support/browser.t
 import { type LocalServer, startLocalServer } from './support/local-server.ts';
 
 // A real Chromium drives the console served by `npm start`'s server (`tsx local/main.ts`) with its real stores
-// (dynalite, s3rver, ZooKeeper) and the Kubernetes stand-in, which makes Deployments ready after ~50 ms.
+// (dynalite, s3rver, ZooKeeper) and the Kubernetes stand-in with simulated pods, ready after ~50 ms.
 
 const README_SCREENSHOT = fileURLToPath(new URL('../../docs/console.png', import.meta.url));
 const RUNNING_TIMEOUT_MS = 20_000;

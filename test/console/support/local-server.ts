@@ -19,7 +19,10 @@ export interface LocalServer {
   stop(): Promise<void>;
 }
 
-/** Starts the local control plane with the console on a free port and a fresh data dir; resolves once `/healthz` answers. */
+/**
+ * Starts the local control plane with the console on a free port, a fresh data dir and simulated pods; resolves once
+ * `/healthz` answers.
+ */
 export async function startLocalServer(adminToken: string): Promise<LocalServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'flinkplane-console-e2e-'));
@@ -29,6 +32,8 @@ export async function startLocalServer(adminToken: string): Promise<LocalServer>
     HOST: '127.0.0.1',
     FLINKPLANE_DATA_DIR: dataDir,
     FLINKPLANE_ADMIN_TOKEN: adminToken,
+    // The console is under test, not Flink: simulated pods are ready in ~50 ms where real JVMs take many seconds.
+    FLINKPLANE_PODS: 'simulated',
   };
   // The console's expectations (e.g. the vhost domain) are the defaults; a developer's shell must not change them.
   delete env.FLINKPLANE_DOMAIN;

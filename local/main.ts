@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     if (!support.ok) {
       pods = 'simulated';
       podsNote = `SIMULATED: nothing runs Flink, because ${support.reason}`;
-      console.error(`Pods are simulated: ${support.reason} (run as root for real Flink processes).`);
+      console.error(`Pods are simulated: ${support.reason}.`);
     }
   }
   const progress = progressLine();

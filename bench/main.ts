@@ -43,6 +43,7 @@ export const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'status-sweep': async () => (await import('./status-sweep.ts')).statusSweepBenchmark,
   'cold-start': async () => (await import('./cold-start.ts')).coldStartBenchmark,
   'zk-proxy': async () => (await import('./zk-proxy.ts')).zkProxyBenchmark,
+  flink: async () => (await import('./flink.ts')).flinkBenchmark,
 };
 
 // Bound before capturingStdout patches process.stdout.write: calling the patched one from `write` would recurse.

@@ -187,6 +187,10 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
         ...(ephemeral ? {} : { dataFile: join(dataDir, 'kubernetes-standin.json') }),
       });
       stoppers.push(() => kube!.stop());
+      // Stopping the stand-in stops its kubelet, which removes the bridge ZooKeeper listens on: the client closes
+      // before, or its close request is never answered and its socket keeps the process alive.
+      const namespaces = zookeeper;
+      if (kubelet) stoppers.push(async () => namespaces.close?.());
       kubeConfig = kube.kubeConfig();
     }
     const fixedKubeConfig = kubeConfig;

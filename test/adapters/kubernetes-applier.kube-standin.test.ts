@@ -47,7 +47,8 @@ describe('Kubernetes applier against a stand-in that checks bearer tokens', () =
     standin.requestLog.filter((entry) => entry.verb !== 'discovery').map((entry) => `${entry.verb} ${entry.resource}`);
 
   beforeAll(async () => {
-    standin = await startKubeStandin({ token: 'current-token' });
+    // Pods stay pending: the two observations compare equal only if nothing changes between them.
+    standin = await startKubeStandin({ token: 'current-token', readinessDelayMs: 600_000 });
   });
   afterAll(async () => standin?.stop());
 

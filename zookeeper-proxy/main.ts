@@ -157,6 +157,9 @@ function positive(text: string | undefined, flag: string): number | undefined {
   return value;
 }
 
+/** How long a stopping proxy lets its clients close their sessions; well inside the pod's 30 s grace period. */
+const DRAIN_MS = 15_000;
+
 /** Runs the proxy until SIGTERM or SIGINT, then stops accepting, closes connections and exits 0. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const log = jsonStderrLogger;
@@ -196,7 +199,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     stopping = true;
     log({ level: 'info', msg: 'shutting down', signal, connections: proxy.stats().connectionsCurrent });
     metricsServer?.close();
-    await proxy.close();
+    // A pod's processes get SIGTERM together: give Flink's ZooKeeper client the time to close its session through us,
+    // or its leader nodes outlive it until the session times out and a redeploy waits for them.
+    await proxy.close({ drainMs: DRAIN_MS });
     log({ level: 'info', msg: 'stopped' });
     process.exit(0);
   };

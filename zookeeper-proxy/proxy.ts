@@ -81,8 +81,12 @@ export type ProxyConnectionInfo = {
 export type ZooKeeperProxy = {
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<HostPort>;
-  /** Stops accepting and closes every connection; the sessions live on in ZooKeeper until they time out. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, waits up to `drainMs` (default 0) for the clients to close their connections (a client that
+   * shuts down too sends closeSession through it, so ZooKeeper drops its ephemeral nodes at once), then closes the
+   * rest, whose sessions live on in ZooKeeper until they time out.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
   /** The Prometheus text exposition of the proxy's counters. */
   metrics(): string;
   /** The counters as numbers. */
@@ -190,13 +194,14 @@ export function createZooKeeperProxy(options: ZooKeeperProxyOptions): ZooKeeperP
           resolve({ host: address.address, port: address.port });
         });
       }),
-    close: () =>
-      new Promise((resolve) => {
-        clearInterval(sweeper);
-        for (const connection of connections.values()) connection.end('proxy_closing');
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
-      }),
+    close: async (options) => {
+      clearInterval(sweeper);
+      const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined;
+      const deadline = Date.now() + (options?.drainMs ?? 0);
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const connection of connections.values()) connection.end('proxy_closing');
+      await closed;
+    },
     metrics: () => settings.metrics.render(),
     stats: () => settings.metrics.stats(),
     connections: () => [...connections.values()].map((connection) => connection.info()),

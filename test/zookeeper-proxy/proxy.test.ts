@@ -202,6 +202,25 @@ describe('tenant proxy connection handling', () => {
     for (const secret of ['secret', tenant.password]) expect(text).not.toContain(secret);
   });
 
+  it('lets its clients close their sessions while it stops, so their ephemeral nodes go at once', async () => {
+    const proxy = await proxyWith({});
+    const stopping = await RawZooKeeperClient.connect(proxy.address);
+    const watcher = await RawZooKeeperClient.connect(proxy.address);
+    await stopping.create('/leader', null, 1);
+    const closing = proxy.close({ drainMs: 10_000 });
+    await expect(RawZooKeeperClient.connect(proxy.address)).rejects.toThrow();
+    expect(await watcher.getChildren('/')).toContain('leader');
+    await stopping.close();
+    await watcher.close();
+    const started = Date.now();
+    await closing;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const direct = await RawZooKeeperClient.connect({ host: env.zk.host, port: env.zk.port });
+    await direct.auth('digest', `${tenant.user}:${tenant.password}`);
+    expect(await direct.getChildren(tenant.chroot)).not.toContain('leader');
+    await direct.close();
+  });
+
   it('stops listening and closes its connections on close()', async () => {
     const proxy = await proxyWith({});
     const client = await RawZooKeeperClient.connect(proxy.address);
@@ -316,8 +335,9 @@ describe('zk-proxy command line', () => {
       expect(await (await fetch(`http://127.0.0.1:${ports['metrics listening']}/healthz`)).text()).toBe('ok\n');
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
+      // It drains: the client closes its session through it, and then it exits.
+      await client.close();
       expect(await exited).toBe(0);
-      await client.whenClosed();
       expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toContain('stopped');
       expect(lines.join('\n')).not.toContain(tenant.password);
     });

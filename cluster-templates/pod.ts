@@ -124,6 +124,8 @@ export function flinkPodTemplate(cluster: EffectiveCluster, options: FlinkPodOpt
             { name: 'JOB_MANAGER_RPC_ADDRESS', value: COMPONENT_NAMES.jobManager },
           ],
           ports: [...options.ports],
+          // A JVM that fails to start says why in its last log lines: they become the termination message.
+          terminationMessagePolicy: 'FallbackToLogsOnError',
           resources: fixedResources(options.cpu, options.memoryMB),
           ...options.probes,
           securityContext: containerSecurityContext(false),

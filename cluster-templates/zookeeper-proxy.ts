@@ -99,6 +99,7 @@ export function buildZooKeeperProxyDeployment(cluster: EffectiveCluster): V1Depl
               name: COMPONENT_NAMES.zookeeperProxy,
               image: cluster.platform.images.zookeeperProxy,
               args: zookeeperProxyArgs(cluster),
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               ports: [
                 { name: 'zookeeper', containerPort: PORTS.zookeeperProxy, protocol: 'TCP' },
                 { name: 'metrics', containerPort: PORTS.zookeeperProxyMetrics, protocol: 'TCP' },

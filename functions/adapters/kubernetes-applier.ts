@@ -226,7 +226,13 @@ function observation(
     for (const container of pod.status?.containerStatuses ?? []) {
       const waiting = container.state?.waiting;
       if (waiting?.reason && FAILING_REASONS.has(waiting.reason)) {
-        reasons.push(`pod ${pod.metadata?.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
+        const terminated = container.lastState?.terminated;
+        const cause = terminated
+          ? `; last exit code ${terminated.exitCode}${terminated.message ? `: ${causeLine(terminated.message)}` : ''}`
+          : '';
+        reasons.push(
+          `pod ${pod.metadata?.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}${cause}`,
+        );
       }
     }
   }
@@ -262,6 +268,16 @@ function observation(
           : {}),
   };
   return status;
+}
+
+/** The line of a termination message that says why: the last that names an error, else the last one. */
+function causeLine(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('at ') && !line.startsWith('...'));
+  const line = [...lines].reverse().find((candidate) => /exception|error|fail/i.test(candidate)) ?? lines.at(-1) ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 /**

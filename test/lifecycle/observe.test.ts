@@ -51,4 +51,15 @@ describe('cluster state from observed pods and deployments (Kubernetes stand-in)
     const running = await waitForState(api, 'health', 'RUNNING');
     expect(running.observed.reason).toBeUndefined();
   });
+
+  it('quotes the exit code of a crashing container in the reason', async () => {
+    const kube = api.local.kube!;
+    kube.failDeployment(namespace, 'flink-cluster-jobmanager', 'CrashLoopBackOff', 'back-off 10s restarting failed');
+    const failed = await waitForState(api, 'health', 'FAILED');
+    expect(failed.observed.reason).toMatch(
+      /flink-cluster-jobmanager-[^:]+: CrashLoopBackOff \(back-off 10s restarting failed\); last exit code \d+/,
+    );
+    kube.healDeployment(namespace, 'flink-cluster-jobmanager');
+    await waitForState(api, 'health', 'RUNNING');
+  });
 });

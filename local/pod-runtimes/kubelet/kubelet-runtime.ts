@@ -61,10 +61,15 @@ type ContainerState =
   | { readonly running: { readonly startedAt: string } }
   | { readonly terminated: Terminated };
 
+/** What `FallbackToLogsOnError` keeps of a failed container's log, as the kubelet: 80 lines, 2 KiB. */
+const TERMINATION_MESSAGE_LINES = 80;
+const TERMINATION_MESSAGE_BYTES = 2048;
+
 type Terminated = {
   readonly exitCode: number;
   readonly signal?: number;
   readonly reason: string;
+  readonly message?: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly containerID: string;
@@ -448,10 +453,17 @@ export class KubeletRuntime implements PodRuntime {
       child.on('close', (code, signal) => {
         worker.logs.end();
         resolve();
+        const exitCode = code ?? 128 + signalNumber(signal);
+        // As the kubelet does: a failed container's termination message falls back to the end of its log.
+        const message =
+          exitCode !== 0 && worker.spec.terminationMessagePolicy === 'FallbackToLogsOnError'
+            ? worker.logs.tail(TERMINATION_MESSAGE_LINES, TERMINATION_MESSAGE_BYTES)
+            : undefined;
         this.onExit(record, worker, instance, {
-          exitCode: code ?? 128 + signalNumber(signal),
+          exitCode,
           ...(signal ? { signal: signalNumber(signal) } : {}),
           reason: spawnError ? 'StartError' : code === 0 ? 'Completed' : 'Error',
+          ...(message ? { message } : {}),
           startedAt,
           finishedAt: timestamp(),
           containerID,

@@ -77,6 +77,17 @@ export class ContainerLogStore {
     this.events.emit('end', instance);
   }
 
+  /** The last `lines` lines of the current instance, at most `maxBytes` of their end: a termination message. */
+  tail(lines: number, maxBytes: number): string {
+    if (!this.current) return '';
+    const text = readInstance(this.current)
+      .slice(-lines)
+      .map((line) => line.text)
+      .join('\n');
+    const bytes = Buffer.from(text, 'utf8');
+    return bytes.length > maxBytes ? bytes.subarray(bytes.length - maxBytes).toString('utf8') : text;
+  }
+
   /** `kubectl logs` over the stored lines; undefined when the asked-for instance does not exist. */
   read(options: LogOptions): Readable | undefined {
     const instance = options.previous ? this.previous : this.current;

@@ -85,7 +85,23 @@ describe("the kubelet runtime's containers", () => {
     expect((twice.state as { waiting?: JsonRecord }).waiting?.message ?? '').not.toContain('back-off 500ms');
     expect(status('crasher')?.phase).toBe('Running');
     expect(await logs('crasher', { previous: true })).toBe('about to fail\n');
+    expect(lastState.terminated.message).toBeUndefined();
     await env.runtime.deletePod(nodePod('crasher', ''), 1);
+  });
+
+  it("keeps a failed container's last log lines as its termination message with FallbackToLogsOnError", async () => {
+    const script =
+      'for (let i = 1; i <= 100; i++) console.log("line " + i); console.error("fatal: no config"); process.exit(2)';
+    await env.runtime.createPod(
+      nodePod('explains', script, { container: { terminationMessagePolicy: 'FallbackToLogsOnError' } }),
+    );
+    await waitingWith('explains', 'CrashLoopBackOff');
+    const lastState = containerStatus(status('explains'))?.lastState as { terminated: { message: string } };
+    const lines = lastState.terminated.message.split('\n');
+    expect(lines).toHaveLength(80);
+    expect(lines.at(-1)).toBe('fatal: no config');
+    expect(lines[0]).toBe('line 22');
+    await env.runtime.deletePod(nodePod('explains', ''), 1);
   });
 
   it('restarts a container whose liveness probe fails', async () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -137,7 +137,15 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     const dynamo = await startDynamoDb(ephemeral ? {} : { path: join(dataDir, 'dynamodb') });
     stoppers.push(() => dynamo.stop());
     await ensureClusterTable(dynamo.client, CLUSTER_TABLE_NAME);
-    const s3 = await startS3({ directory: join(dataDir, 's3'), host: storesHost });
+    // Pods and rendered configuration name the stores' addresses, so a plane on a kept data dir keeps its ports.
+    const ports = ephemeral ? undefined : keptPorts(join(dataDir, 'ports.json'));
+    const s3 = await startS3({ directory: join(dataDir, 's3'), host: storesHost, ...ports?.wanted('s3') }).catch(
+      (error: unknown) => {
+        if (!ports?.wanted('s3').port) throw error;
+        return startS3({ directory: join(dataDir, 's3'), host: storesHost });
+      },
+    );
+    ports?.keep('s3', Number(new URL(s3.endpoint).port));
     stoppers.push(() => s3.stop());
 
     const zookeeperAdmin = { user: 'flinkplane', password: derive(options.platformKey, 'zookeeper-admin') };
@@ -145,11 +153,15 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     let zookeeperServer: ZooKeeperServer | undefined;
     let zookeeperUnavailable = 'ZooKeeper is turned off for this control plane (zookeeper: false).';
     if (options.zookeeper !== false) {
-      zookeeperServer = await startZooKeeperServer({
-        clientPortAddress: storesHost,
-        ...(ephemeral ? {} : { dataDir: join(dataDir, 'zookeeper') }),
-        ...(options.progress ? { progress: options.progress } : {}),
-      }).catch((error: unknown) => {
+      const start = (port?: number) =>
+        startZooKeeperServer({
+          clientPortAddress: storesHost,
+          ...(port ? { port } : {}),
+          ...(ephemeral ? {} : { dataDir: join(dataDir, 'zookeeper') }),
+          ...(options.progress ? { progress: options.progress } : {}),
+        });
+      const wanted = ports?.wanted('zookeeper').port;
+      zookeeperServer = await (wanted ? start(wanted).catch(() => start()) : start()).catch((error: unknown) => {
         if (!(error instanceof ZooKeeperUnavailableError)) throw error;
         zookeeperUnavailable = error.message;
         return undefined;
@@ -158,6 +170,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     let zookeeper: ZooKeeperNamespaces & Partial<ClosableZooKeeperNamespaces> =
       unavailableZooKeeper(zookeeperUnavailable);
     if (zookeeperServer) {
+      ports?.keep('zookeeper', zookeeperServer.port);
       stoppers.push(() => zookeeperServer!.stop());
       const namespaces = createZooKeeperNamespaces({
         connectString: zookeeperServer.connectString,
@@ -273,6 +286,26 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
 /** A secret derived from the platform key for one purpose, so the local plane needs to keep only the key. */
 export function derive(platformKey: string, purpose: string): string {
   return createHmac('sha256', platformKey).update(purpose).digest('base64url');
+}
+
+/**
+ * The ports the stores listened on last time, kept in the data dir: the objects already applied (the proxies'
+ * `--upstream`, Flink's `s3.endpoint`) name them. A port taken meanwhile is given up for a free one.
+ */
+function keptPorts(file: string) {
+  let kept: Record<string, number> = {};
+  try {
+    kept = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  } catch {
+    // First start on this data dir.
+  }
+  return {
+    wanted: (name: string): { port?: number } => (kept[name] ? { port: kept[name] } : {}),
+    keep(name: string, port: number) {
+      kept = { ...kept, [name]: port };
+      writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`);
+    },
+  };
 }
 
 /**

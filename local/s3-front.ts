@@ -15,13 +15,13 @@ export type S3Front = {
   close(): Promise<void>;
 };
 
-/** Starts the front on a free port of `host` and forwards to the S3 server on `127.0.0.1:<upstreamPort>`. */
-export async function startS3Front(upstreamPort: number, host = '127.0.0.1'): Promise<S3Front> {
+/** Starts the front on `port` (default a free one) of `host`, forwarding to the S3 server on `127.0.0.1:<upstreamPort>`. */
+export async function startS3Front(upstreamPort: number, host = '127.0.0.1', port = 0): Promise<S3Front> {
   const agent = new Agent({ keepAlive: true });
   const server = createServer((incoming, outgoing) => forward(incoming, outgoing, upstreamPort, agent));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });

@@ -13,6 +13,8 @@ export type S3ServerOptions = {
   directory: string;
   /** The address S3 clients connect to (the pod network's gateway when pods must reach it). @default 127.0.0.1 */
   host?: string;
+  /** The port S3 clients connect to. @default a free one */
+  port?: number;
 };
 
 export type S3Server = {
@@ -34,7 +36,7 @@ export async function startS3(options: S3ServerOptions): Promise<S3Server> {
   const host = options.host ?? '127.0.0.1';
   const store = await startStoreProcess({
     kind: 's3rver',
-    options: { directory: options.directory, silent: true, host },
+    options: { directory: options.directory, silent: true, host, ...(options.port ? { port: options.port } : {}) },
   });
   const endpoint = `http://${host}:${store.port}`;
   const client = new S3Client({

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,11 +78,19 @@ describe.each(SUITES)(
       return taskManager ? parseCounterLines(await podLog(plane, taskManager, 'taskmanager')) : [];
     };
 
+    // A data dir of its own and fixed secrets, so the plane can be stopped and started again as `npm start` is.
+    const secrets = {
+      adminToken: `operator-${randomBytes(16).toString('hex')}`,
+      platformKey: randomBytes(32).toString('hex'),
+    };
+    const startPlane = () =>
+      startIngressPlane({ ...secrets, dataDir: join(work, 'data'), pods: 'kubelet', platform: { podCidr: cidr } });
+
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), `flinkplane-real-${version}-`));
       const image = await prepareFlinkImage(version);
       jarPath = await compileTestJob(join(image.home, 'lib'), work);
-      plane = await startIngressPlane({ pods: 'kubelet', platform: { podCidr: cidr } });
+      plane = await startPlane();
       token = await plane.registerTenant(tenant);
       flink = vhostFlink(plane, tenant, token);
     });
@@ -277,6 +286,22 @@ describe.each(SUITES)(
       );
       expect(old.KeyCount ?? 0).toBeGreaterThan(0);
     });
+
+    if (!faults) {
+      it('brings the cluster back RUNNING when the plane starts again on its data dir, as a node after a reboot', async () => {
+        const jobManagers = await podProcesses(plane, pods(plane, tenant, 'jobmanager')[0]!, /java/);
+        expect(jobManagers.length).toBe(1);
+        await plane.stop();
+        expect(jobManagers.every((pid) => !existsSync(`/proc/${pid}`))).toBe(true);
+        plane = await startPlane();
+        flink = vhostFlink(plane, tenant, token);
+        const view = await waitForCluster(plane, tenant, 'RUNNING', 150_000);
+        expect(view.observed).toMatchObject({ taskManagersRegistered: 1, flinkVersion: release });
+        expect(await eventually('the vhost serving', 60_000, () => flink.get('/overview'))).toMatchObject({
+          taskmanagers: 1,
+        });
+      });
+    }
   },
   300_000,
 );

@@ -37,17 +37,15 @@ export interface IngressPlane {
 }
 
 /** `options` go to the local control plane (e.g. `pods: 'kubelet'` and a pod CIDR of the suite's own). */
-export async function startIngressPlane(
-  options: Partial<Omit<LocalControlPlaneOptions, 'adminToken' | 'platformKey'>> = {},
-): Promise<IngressPlane> {
+export async function startIngressPlane(options: Partial<LocalControlPlaneOptions> = {}): Promise<IngressPlane> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const adminToken = `operator-${randomBytes(16).toString('hex')}`;
+  const adminToken = options.adminToken ?? `operator-${randomBytes(16).toString('hex')}`;
   const logged: string[] = [];
   const local = await startLocalControlPlane({
     ...options,
     adminToken,
-    platformKey: randomBytes(32).toString('hex'),
+    platformKey: options.platformKey ?? randomBytes(32).toString('hex'),
     platform: { ...options.platform, ui: { scheme: 'http', port } },
   });
   const log = (message: string, context: Record<string, unknown>) => logged.push(JSON.stringify({ message, context }));

@@ -276,7 +276,8 @@ function causeLine(message: string): string {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('at ') && !line.startsWith('...'));
-  const line = [...lines].reverse().find((candidate) => /exception|error|fail/i.test(candidate)) ?? lines.at(-1) ?? '';
+  const last = (pattern: RegExp) => [...lines].reverse().find((candidate) => pattern.test(candidate));
+  const line = last(/\b(ERROR|FATAL)\b|Exception:/) ?? last(/error|fail/i) ?? lines.at(-1) ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 

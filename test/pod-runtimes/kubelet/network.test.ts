@@ -169,16 +169,15 @@ describe("the kubelet runtime's lifecycle on the host", () => {
       expect(netns).toBeDefined();
       const pids = netnsPids(netns!);
       expect(pids.length).toBeGreaterThan(0);
+      // A pid is the same process only with the same start time: on a busy machine a dead one's pid is soon reused.
+      const startTime = (pid: number) => readFileSyncSafe(`/proc/${pid}/stat`).split(') ')[1]?.split(' ')[19];
+      const started = new Map(pids.map((pid) => [pid, startTime(pid)]));
 
       child.child.kill('SIGKILL');
       await eventually(() => netnsPids(netns!).length === 0, 10_000);
       const alive = pids.filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return !readFileSyncSafe(`/proc/${pid}/stat`).includes(') Z ');
-        } catch {
-          return false;
-        }
+        const stat = readFileSyncSafe(`/proc/${pid}/stat`);
+        return stat !== '' && !stat.includes(') Z ') && startTime(pid) === started.get(pid);
       });
       expect(alive).toEqual([]);
       expect(netnsNames(`fp${id}-`)).toEqual([netns]);

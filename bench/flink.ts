@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type IncomingHttpHeaders, request, type Server } from 'node:http';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { findFlinkVersion } from '../functions/core/catalog.ts';
 import { COMPONENT_NAMES, PORTS } from '../functions/core/naming.ts';
 import { FIXED_SIZES } from '../functions/core/sizing.ts';
 import { prepareFlinkImage } from '../local/flink-runtime/flink-image.ts';
-import { createHttpServer } from '../local/http-server.ts';
-import type { LocalIngress } from '../local/ingress/ingress.ts';
-import { createLocalControlPlaneIngress } from '../local/ingress/local-ingress.ts';
 import { type LocalControlPlane, startLocalControlPlane } from '../local/local-control-plane.ts';
+import { type LocalServer, serveLocalPlane } from '../local/local-server.ts';
 import { freePort } from '../local/net.ts';
 import { compileTestJob, STATEFUL_COUNTER_CLASS } from '../test/flink/support/compile-test-job.ts';
 import type { CheckpointingStatistics } from '../test/flink/support/flink-rest.ts';
@@ -206,16 +204,10 @@ async function startFlinkStack(): Promise<FlinkStack> {
     progress,
     log,
   });
-  let ingress: LocalIngress | undefined;
-  let server: Server | undefined;
+  let served: LocalServer;
   try {
-    ingress = createLocalControlPlaneIngress(local, { adminToken, consoleUrl: url, log });
-    const vhosts = ingress;
-    server = createHttpServer(local.handle, log, (req, res) => vhosts.serve(req, res), vhosts.upgrade);
-    const listening = server;
-    await new Promise<void>((resolve) => listening.listen(port, '127.0.0.1', resolve));
+    served = await serveLocalPlane(local, { port, adminToken, consoleUrl: url, log });
   } catch (error) {
-    ingress?.close();
     await local.stop();
     throw error;
   }
@@ -261,9 +253,7 @@ async function startFlinkStack(): Promise<FlinkStack> {
       return { ip: status.podIP, pid };
     },
     async stop() {
-      ingress?.close();
-      server?.closeAllConnections();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await served.close();
       await local.stop();
       if (errors.length > 0) progress(`flink: the control plane logged ${errors.length} errors, first: ${errors[0]}`);
     },

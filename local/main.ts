@@ -2,10 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { serveConsole } from './console-files.ts';
-import { createHttpServer } from './http-server.ts';
-import { createLocalControlPlaneIngress } from './ingress/local-ingress.ts';
 import { startLocalControlPlane } from './local-control-plane.ts';
+import { serveLocalPlane } from './local-server.ts';
 import { progressLine } from './maven/progress-line.ts';
 import { checkNetworkNamespaceSupport } from './pod-runtimes/kubelet/network.ts';
 
@@ -60,17 +58,7 @@ async function main(): Promise<void> {
   const log = (message: string, context: Record<string, unknown>) =>
     console.error(JSON.stringify({ level: 'error', message, ...context }));
   const consoleUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  const ingress = createLocalControlPlaneIngress(local, { adminToken, consoleUrl, log });
-  const server = createHttpServer(
-    local.handle,
-    log,
-    (request, response) => ingress.serve(request, response) || serveConsole(request, response),
-    ingress.upgrade,
-  );
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolveListen);
-  });
+  const served = await serveLocalPlane(local, { port, host, adminToken, consoleUrl, log });
 
   const health = (await local.health()).components as Record<
     string,
@@ -117,9 +105,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(reconciler);
     console.log(`\n${signal}: stopping…`);
-    ingress.close();
-    server.closeAllConnections();
-    server.close();
+    await served.close();
     await local.stop();
     process.exit(0);
   };

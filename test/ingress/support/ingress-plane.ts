@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { expect } from 'vitest';
-import { serveConsole } from '../../../local/console-files.ts';
-import { createHttpServer } from '../../../local/http-server.ts';
-import type { LocalIngress } from '../../../local/ingress/ingress.ts';
-import { createLocalControlPlaneIngress } from '../../../local/ingress/local-ingress.ts';
 import { resolveServiceEndpoints } from '../../../local/kube-standin/service-endpoints.ts';
 import {
   type LocalControlPlane,
   type LocalControlPlaneOptions,
   startLocalControlPlane,
 } from '../../../local/local-control-plane.ts';
+import { type LocalServer, serveLocalPlane } from '../../../local/local-server.ts';
 import { freePort } from '../../../local/net.ts';
 import { createApiClient } from '../../support/local-api.ts';
 
@@ -49,21 +45,10 @@ export async function startIngressPlane(options: Partial<LocalControlPlaneOption
     platform: { ...options.platform, ui: { scheme: 'http', port } },
   });
   const log = (message: string, context: Record<string, unknown>) => logged.push(JSON.stringify({ message, context }));
-  let ingress: LocalIngress | undefined;
-  let server: Server | undefined;
+  let served: LocalServer;
   try {
-    ingress = createLocalControlPlaneIngress(local, { adminToken, consoleUrl: url, log, connectTimeoutMs: 2_000 });
-    const vhosts = ingress;
-    server = createHttpServer(
-      local.handle,
-      log,
-      (request, response) => vhosts.serve(request, response) || serveConsole(request, response),
-      vhosts.upgrade,
-    );
-    const listening = server;
-    await new Promise<void>((resolve) => listening.listen(port, '127.0.0.1', resolve));
+    served = await serveLocalPlane(local, { port, adminToken, consoleUrl: url, log, connectTimeoutMs: 2_000 });
   } catch (error) {
-    ingress?.close();
     await local.stop();
     throw error;
   }
@@ -106,9 +91,7 @@ export async function startIngressPlane(options: Partial<LocalControlPlaneOption
       expect(response.status).toBe(200);
     },
     async stop() {
-      ingress?.close();
-      server?.closeAllConnections();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await served.close();
       await local.stop();
     },
   };

@@ -115,9 +115,11 @@ describe('Flink processes from the local image', () => {
       async () => {
         const body = (await (await fetch(`${rest}/overview`)).json()) as {
           taskmanagers: number;
+          'slots-total': number;
           'flink-version': string;
         };
-        return body.taskmanagers === 1 ? body : undefined;
+        // A TaskManager is listed a moment before its slot report arrives: wait for both.
+        return body.taskmanagers === 1 && body['slots-total'] === 1 ? body : undefined;
       },
       90_000 - (Date.now() - startedAt),
       () => output,

@@ -12,7 +12,6 @@ export interface VersionedKeys {
   readonly savepointsDir: string;
   readonly restartStrategyType: string;
   readonly prometheusReporter: string;
-  readonly prometheusReporterValue: string;
 }
 
 /** Whether the Flink processes themselves load an artifact, or it is there only for tenant jobs to mark `provided`. */
@@ -69,7 +68,6 @@ const KEYS_1X: VersionedKeys = {
   savepointsDir: 'state.savepoints.dir',
   restartStrategyType: 'restart-strategy.type',
   prometheusReporter: 'metrics.reporter.prom.factory.class',
-  prometheusReporterValue: 'org.apache.flink.metrics.prometheus.PrometheusReporterFactory',
 };
 
 /** Flink 2.0 moved checkpoint storage and directories under `execution.checkpointing.*` and dropped the old keys. */

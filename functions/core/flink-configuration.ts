@@ -1,8 +1,10 @@
 import { stringify } from 'yaml';
 import type { FlinkVersion } from './catalog.ts';
 import type { Issue } from './errors.ts';
-import { type FixedScope, findFixedSetting } from './fixed-settings.ts';
-import { COMPONENT_NAMES, FLINK_ZOOKEEPER_ROOT, haLocations, PORTS, type TenantNames } from './naming.ts';
+import { FLINK_SETTINGS, findFixedSetting, renderedName } from './fixed-settings.ts';
+import type { TenantNames } from './naming.ts';
+
+export { JAVA_17_OPTIONS } from './fixed-settings.ts';
 
 export type FlinkConfigScalar = string | number | boolean;
 export type FlinkConfigValue = FlinkConfigScalar | readonly FlinkConfigScalar[];
@@ -106,108 +108,25 @@ export interface ConfigurationInput {
 }
 
 /**
- * The `--add-opens`/`--add-exports` list of flink-dist's default configuration, which Flink needs on Java 17. The
- * rendered file replaces that configuration, so the platform renders the list itself and owns the key.
- */
-export const JAVA_17_OPTIONS = [
-  '--add-exports=java.base/sun.net.util=ALL-UNNAMED',
-  '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED',
-  '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
-  '--add-opens=java.base/java.lang=ALL-UNNAMED',
-  '--add-opens=java.base/java.net=ALL-UNNAMED',
-  '--add-opens=java.base/java.io=ALL-UNNAMED',
-  '--add-opens=java.base/java.nio=ALL-UNNAMED',
-  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
-  '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
-  '--add-opens=java.base/java.text=ALL-UNNAMED',
-  '--add-opens=java.base/java.time=ALL-UNNAMED',
-  '--add-opens=java.base/java.util=ALL-UNNAMED',
-  '--add-opens=java.base/java.util.concurrent=ALL-UNNAMED',
-  '--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED',
-  '--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED',
-].join(' ');
-
-/** Platform defaults a tenant may override. Without a checkpoint interval nothing could be restored. */
-const TENANT_OVERRIDABLE_DEFAULTS: Readonly<Record<string, FlinkConfigValue>> = {
-  'execution.checkpointing.interval': '60 s',
-  'taskmanager.numberOfTaskSlots': 1,
-};
-
-/**
- * Renders the effective configuration of one role for one Flink version: fixed settings, platform settings,
- * defaults, then the tenant's own keys. Keys are in a stable order so renders compare byte for byte.
+ * Renders the effective configuration of one role for one Flink version from the settings table: the platform's
+ * rows in table order, the defaults the tenant left alone, then the tenant's own keys, sorted. Keys are in a stable
+ * order so renders compare byte for byte.
  */
 export function renderConfigurationEntries(input: ConfigurationInput, role: FlinkRole): ConfigEntry[] {
-  const { version, names, haClusterId } = input;
-  const keys = version.keys;
-  const ha = haLocations(names, haClusterId);
-  const entries: ConfigEntry[] = [];
-  const add = (key: string, value: FlinkConfigValue, source: ConfigSource, scope: FixedScope = 'cluster') => {
-    if (scope !== 'cluster' && scope !== role) return;
-    entries.push({ key, value, source, fixed: source === 'fixed' || source === 'platform' });
-  };
-
-  add('jobmanager.rpc.address', COMPONENT_NAMES.jobManager, 'platform');
-  add('jobmanager.rpc.port', PORTS.jobManagerRpc, 'fixed');
-  add('blob.server.port', PORTS.blob, 'platform');
-  // Pinned rather than random, so the NetworkPolicy between Flink pods can name every port it opens.
-  add('metrics.internal.query-service.port', PORTS.metricsQuery, 'platform');
-  add('jobmanager.bind-host', '0.0.0.0', 'platform', 'jobmanager');
-  add('rest.port', PORTS.rest, 'fixed', 'jobmanager');
-  add('rest.address', COMPONENT_NAMES.jobManager, 'platform', 'jobmanager');
-  add('rest.bind-address', '0.0.0.0', 'platform', 'jobmanager');
-  add('blob.storage.directory', '/storage/blob-store', 'fixed', 'jobmanager');
-  add('web.upload.dir', '/storage/web-upload', 'fixed', 'jobmanager');
-  add('jobmanager.memory.process.size', `${input.jobManagerMemoryMB}m`, 'platform', 'jobmanager');
-  add('taskmanager.bind-host', '0.0.0.0', 'platform', 'taskmanager');
-  add('taskmanager.rpc.port', PORTS.taskManagerRpc, 'platform', 'taskmanager');
-  add('taskmanager.data.port', PORTS.taskManagerData, 'platform', 'taskmanager');
-  add('taskmanager.memory.process.size', `${input.taskManagerMemoryMB}m`, 'platform', 'taskmanager');
-  add('parallelism.default', 1, 'fixed', 'taskmanager');
-
-  add(keys.haType, 'zookeeper', 'fixed');
-  add('high-availability.zookeeper.quorum', names.zookeeperProxyAddress, 'platform');
-  add('high-availability.zookeeper.path.root', FLINK_ZOOKEEPER_ROOT, 'platform');
-  add('high-availability.cluster-id', haClusterId, 'platform');
-  add('high-availability.storageDir', ha.storageDir, 'platform');
-  add('high-availability.jobmanager.port', PORTS.jobManagerRpc, 'platform');
-  add('high-availability.zookeeper.client.acl', 'open', 'platform');
-  add('high-availability.zookeeper.client.ensemble-tracker', false, 'platform');
-  add('zookeeper.sasl.disable', true, 'platform');
-
-  // Credentials never go in here: Pod Identity (locally, the kubelet's stand-in for it) puts them in the environment.
-  if (input.objectStorage?.endpoint) {
-    add('s3.endpoint', input.objectStorage.endpoint, 'platform');
-    add('s3.path.style.access', input.objectStorage.pathStyleAccess, 'platform');
-  }
-
-  add(keys.stateBackendType, 'hashmap', 'fixed');
-  add(keys.checkpointStorage, 'filesystem', 'fixed');
-  add(keys.checkpointsDir, ha.checkpointsDir, 'platform');
-  add(keys.savepointsDir, ha.savepointsDir, 'platform');
-
-  add(keys.restartStrategyType, 'fixed-delay', 'fixed', 'jobmanager');
-  add('restart-strategy.fixed-delay.attempts', 1440, 'fixed', 'jobmanager');
-  add('restart-strategy.fixed-delay.delay', '10 s', 'fixed', 'jobmanager');
-
-  add('env.java.opts.all', JAVA_17_OPTIONS, 'platform');
-
-  add(keys.prometheusReporter, keys.prometheusReporterValue, 'fixed');
-  add('metrics.reporter.prom.port', PORTS.metrics, 'fixed');
-
   const tenant = input.tenantConfiguration;
-  for (const [key, value] of Object.entries(TENANT_OVERRIDABLE_DEFAULTS)) {
-    if (!(key in tenant)) add(key, value, 'default');
+  const entries: ConfigEntry[] = [];
+  for (const setting of FLINK_SETTINGS) {
+    if (!setting.roles.includes(role)) continue;
+    const key = renderedName(setting, input.version.keys);
+    if (setting.kind === 'default' && Object.hasOwn(tenant, key)) continue;
+    const value = typeof setting.value === 'function' ? setting.value(input) : setting.value;
+    if (value === undefined) continue;
+    entries.push({ key, value, source: setting.kind, fixed: setting.kind !== 'default' });
   }
   for (const key of Object.keys(tenant).sort()) {
     // The validator refuses fixed keys before rendering; skipping them here keeps a render safe on its own too.
     if (findFixedSetting(key)) continue;
-    add(key, tenant[key]!, 'tenant');
+    entries.push({ key, value: tenant[key]!, source: 'tenant', fixed: false });
   }
   return entries;
 }

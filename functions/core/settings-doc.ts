@@ -1,8 +1,11 @@
 import { FLINK_VERSIONS, kafkaConnectorVersion } from './catalog.ts';
-import { FIXED_PREFIXES, FIXED_SETTINGS } from './fixed-settings.ts';
+import { FIXED_PREFIXES, FIXED_SETTINGS, TENANT_DEFAULTS } from './fixed-settings.ts';
 import { FIXED_SIZES, SIZING_FIELDS } from './sizing.ts';
 
-/** The README's tables of defaults, minimums, fixed settings and versions, rendered from the code that enforces them. */
+/**
+ * The README's tables of defaults, minimums, fixed settings and versions, rendered from the code that enforces them;
+ * the Flink settings come from the one settings table that rendering and validation read too.
+ */
 export function settingsMarkdown(): string {
   const sizing = [
     '| field | default | minimum |',
@@ -27,6 +30,13 @@ export function settingsMarkdown(): string {
     ),
     ...FIXED_PREFIXES.map((family) => `| \`${family.prefix}*\` | cluster | ${family.value} | platform |`),
   ];
+  const defaults = [
+    '| Flink default a tenant may override | default | minimum |',
+    '|---|---|---|',
+    ...TENANT_DEFAULTS.map(
+      (setting) => `| \`${setting.names[0]}\` | ${setting.doc} | ${setting.minimum?.text ?? 'none'} |`,
+    ),
+  ];
   const versions = [
     '| version | release | config file | base image | Kafka connector |',
     '|---|---|---|---|---|',
@@ -35,5 +45,5 @@ export function settingsMarkdown(): string {
         `| ${version.version} | ${version.release} | \`${version.configFileName}\` | \`${version.baseImage}\` | flink-connector-kafka ${kafkaConnectorVersion(version)} |`,
     ),
   ];
-  return [sizing, fixedSizes, fixed, versions].map((table) => table.join('\n')).join('\n\n');
+  return [sizing, fixedSizes, fixed, defaults, versions].map((table) => table.join('\n')).join('\n\n');
 }

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { JOBMANAGER_PORTS } from '../../cluster-templates/jobmanager.ts';
+import { flinkInternalPorts } from '../../cluster-templates/network-policies.ts';
+import { TASKMANAGER_PORTS } from '../../cluster-templates/taskmanager.ts';
 import { FLINK_VERSIONS } from '../../functions/core/catalog.ts';
 import { validateClusterSpec } from '../../functions/core/cluster-spec.ts';
 import { buildEffectiveCluster } from '../../functions/core/effective-cluster.ts';
+import { PORTS } from '../../functions/core/naming.ts';
 import { parsePlatformSettings } from '../../functions/core/platform.ts';
 import { platform } from './fixtures.ts';
 
@@ -126,4 +130,49 @@ describe("the platform's S3 endpoint", () => {
       if (!result.ok) expect(result.issues.map((issue) => issue.path)).toContain(`flinkConfiguration.${key}`);
     },
   );
+});
+
+describe('ports', () => {
+  const rendered = cluster('1.20');
+  const value = (role: 'jobmanager' | 'taskmanager', key: string) =>
+    rendered.configuration[role].find((entry) => entry.key === key)?.value;
+
+  it('renders every port as a number taken from the one ports constant', () => {
+    const known: readonly number[] = Object.values(PORTS);
+    for (const role of ['jobmanager', 'taskmanager'] as const) {
+      const ports = rendered.configuration[role].filter((entry) => /\.port$/.test(entry.key));
+      expect(ports.length).toBeGreaterThan(3);
+      for (const entry of ports) {
+        expect(typeof entry.value, entry.key).toBe('number');
+        expect(known, entry.key).toContain(entry.value);
+      }
+    }
+  });
+
+  it('opens on the containers the ports the configuration makes Flink listen on', () => {
+    const jobManager = Object.fromEntries(JOBMANAGER_PORTS.map((port) => [port.name, port.containerPort]));
+    expect(jobManager).toEqual({
+      rpc: value('jobmanager', 'jobmanager.rpc.port'),
+      blob: value('jobmanager', 'blob.server.port'),
+      rest: value('jobmanager', 'rest.port'),
+      metrics: value('jobmanager', 'metrics.reporter.prom.port'),
+    });
+    const taskManager = Object.fromEntries(TASKMANAGER_PORTS.map((port) => [port.name, port.containerPort]));
+    expect(taskManager).toEqual({
+      rpc: value('taskmanager', 'taskmanager.rpc.port'),
+      metrics: value('taskmanager', 'metrics.reporter.prom.port'),
+    });
+  });
+
+  it('opens between Flink pods every port the configuration pins, but REST and metrics, which come from outside', () => {
+    const pinned = new Set(
+      (['jobmanager', 'taskmanager'] as const).flatMap((role) =>
+        rendered.configuration[role]
+          .filter((entry) => /\.port$/.test(entry.key))
+          .filter((entry) => entry.key !== 'rest.port' && entry.key !== 'metrics.reporter.prom.port')
+          .map((entry) => entry.value),
+      ),
+    );
+    expect(new Set(flinkInternalPorts().map((port) => port.port))).toEqual(pinned);
+  });
 });

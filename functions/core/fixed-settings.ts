@@ -100,7 +100,7 @@ const MILLISECONDS_PER_UNIT: ReadonlyMap<string, number> = new Map([
   ...['d', 'day', 'days'].map((unit) => [unit, 86_400_000] as const),
 ]);
 
-/** A duration in Flink's `<number> <unit>` form, in milliseconds; a negative number counts as read. */
+/** A duration in Flink's `<number> <unit>` form, in milliseconds; a negative one is read too, and falls under any minimum. */
 function readDurationMs(value: FlinkConfigValue): number | undefined {
   const match = /^(-?\d+)\s*([a-zµ]*)$/.exec(String(value).trim().toLowerCase());
   if (!match) return undefined;
@@ -136,6 +136,7 @@ export const JAVA_17_OPTIONS = [
 ].join(' ');
 
 const BIND_ALL = '0.0.0.0';
+// The README's and catalog's text for the HA locations: haLocations reads only the bucket and the chroot of the names.
 const PLACEHOLDER_HA = haLocations(
   { bucket: '<tenant-bucket>', zookeeperChroot: '<tenant-chroot>' } as Parameters<typeof haLocations>[0],
   '<ha-cluster-id>',

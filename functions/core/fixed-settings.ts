@@ -100,7 +100,7 @@ const MILLISECONDS_PER_UNIT: ReadonlyMap<string, number> = new Map([
   ...['d', 'day', 'days'].map((unit) => [unit, 86_400_000] as const),
 ]);
 
-/** A duration in Flink's `<number> <unit>` form, in milliseconds; a negative one is read too, and falls under any minimum. */
+/** A duration in Flink's `<number> <unit>` form, in milliseconds; a negative one reads, and is under a minimum. */
 function readDurationMs(value: FlinkConfigValue): number | undefined {
   const match = /^(-?\d+)\s*([a-zµ]*)$/.exec(String(value).trim().toLowerCase());
   if (!match) return undefined;

@@ -1,5 +1,6 @@
 import type {
   Catalog,
+  ClusterSpec,
   ClusterSpecInput,
   ClusterView,
   ErrorBody,
@@ -49,11 +50,13 @@ export class ApiClient {
     return this.request('GET', '/v1/flink-versions');
   }
 
-  cluster(tenant: string): Promise<ClusterView> {
-    return this.request('GET', clusterPath(tenant));
+  /** The cluster's view, or null when the tenant has none: a poll that finds no cluster logs no failed request. */
+  cluster(tenant: string): Promise<ClusterView | null> {
+    return this.request('GET', `${clusterPath(tenant)}?optional=true`);
   }
 
-  deploy(tenant: string, spec: ClusterSpecInput): Promise<ClusterView> {
+  /** Deploys or updates; a destroyed cluster's kept spec goes back as it is. */
+  deploy(tenant: string, spec: ClusterSpecInput | ClusterSpec): Promise<ClusterView> {
     return this.request('PUT', clusterPath(tenant), spec);
   }
 

@@ -71,7 +71,19 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         },
         get: {
           summary: "The cluster's view",
-          responses: { 200: { description: 'OK', content: json('ClusterView') }, ...errors },
+          parameters: [
+            {
+              name: 'optional',
+              in: 'query',
+              required: false,
+              schema: { const: 'true' },
+              description: 'Answer 200 null instead of 404 cluster_not_found when the tenant has no cluster',
+            },
+          ],
+          responses: {
+            200: { description: 'OK (null: no cluster, with optional=true)', content: json('ClusterView') },
+            ...errors,
+          },
         },
         delete: {
           summary: 'Destroy the cluster; the bucket, ZooKeeper namespace and volume are kept',

@@ -59,10 +59,16 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
     authorizeTenant(principal, params.tenant!);
     return { status: 202, body: await plane.deploy(principal, params.tenant!, jsonBody(request, {})) };
   });
-  route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ params, principal }) => ({
-    status: 200,
-    body: await plane.status(principal, params.tenant!),
-  }));
+  route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ request, params, principal }) => {
+    try {
+      return { status: 200, body: await plane.status(principal, params.tenant!) };
+    } catch (error) {
+      // A poller (the console) asks `optional=true`: no cluster yet is an answer, not an error the browser logs.
+      const absent = error instanceof FlinkplaneError && error.code === 'cluster_not_found';
+      if (absent && request.query.optional === 'true') return { status: 200, body: null };
+      throw error;
+    }
+  });
   route('DELETE', '/v1/tenants/{tenant}/flink-cluster', async ({ params, principal }) => ({
     status: 202,
     body: await plane.destroy(principal, params.tenant!),

@@ -88,12 +88,20 @@ describe('console in Chromium against the local server (Kubernetes stand-in)', (
     expect(await page.getByRole('banner').textContent()).toContain('Operator');
     expect(await page.getByRole('note').textContent()).toContain('Simulated Kubernetes cluster (stand-in)');
 
+    tokens.zeta = await registerTenant('zeta');
     tokens.acme = await registerTenant('acme');
     tokens.beta = await registerTenant('beta');
+    tokens.mako = await registerTenant('mako');
 
     expect(tokens.acme).toMatch(/^fpt_acme_[A-Za-z0-9_-]{43}$/);
     expect(tokens.beta).toMatch(/^fpt_beta_/);
-    await page.getByRole('row', { name: /beta/ }).waitFor();
+    await page.getByRole('row', { name: /mako/ }).waitFor();
+    // Listed by name, whatever order they were registered in or the store lists them in.
+    expect(
+      await page
+        .locator('tbody tr[data-tenant]')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-tenant'))),
+    ).toEqual(['acme', 'beta', 'mako', 'zeta']);
     expect(await page.getByRole('row', { name: /acme/ }).textContent()).toContain('No cluster');
     // Focus went back to the name field, ready for the next tenant.
     expect(await page.evaluate<string>('document.activeElement.id')).toBe('register-name');
@@ -168,6 +176,79 @@ describe('console in Chromium against the local server (Kubernetes stand-in)', (
     expect(await link.getAttribute('rel')).toContain('noopener');
   });
 
+  it('updates the running cluster from Edit, with a button that says Update', async () => {
+    await signIn(tokens.acme!);
+    await waitForState('RUNNING');
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('dialog', { name: 'Update the Flink cluster' });
+    await form.waitFor();
+    expect(await form.getByRole('button', { name: 'Deploy Flink Cluster' }).count()).toBe(0);
+    await form.getByLabel('TaskManager instances').fill('3');
+    await form.getByRole('button', { name: '+ Add setting' }).click();
+    await form.getByLabel('Key of setting 1').fill('execution.checkpointing.interval');
+    await form.getByLabel('Value of setting 1').fill('30 s');
+    await form.getByRole('button', { name: 'Update Flink Cluster' }).click();
+    await form.waitFor({ state: 'detached' });
+
+    await servicesRow().getByText('3 × TaskManager').waitFor();
+    await waitForState('RUNNING');
+  });
+
+  it("filters the effective configuration to only the tenant's own settings", async () => {
+    await signIn(tokens.acme!);
+    await waitForState('RUNNING');
+    const panel = page.getByRole('tabpanel', { name: 'JobManager' });
+    const visibleKeys = () => panel.locator('tbody tr:not([hidden]) .config-key').allTextContents();
+    const all = await visibleKeys();
+    expect(all).toContain('rest.port');
+    expect(all).toContain('execution.checkpointing.interval');
+
+    const onlyMine = page.getByRole('checkbox', { name: 'Only my settings' });
+    await onlyMine.check();
+    expect(await visibleKeys()).toEqual(['execution.checkpointing.interval']);
+    expect(await panel.locator('tbody tr:not([hidden]) .badge-fixed').count()).toBe(0);
+    // A poll re-renders the page; the filter stays as chosen (the next poll starts within 2 s).
+    await page.waitForResponse((response) => response.url().includes('/flink-cluster'));
+    await page.waitForResponse((response) => response.url().includes('/flink-cluster'));
+    expect(await onlyMine.isChecked()).toBe(true);
+    await page.getByRole('tab', { name: /TaskManager/ }).click();
+    expect(
+      await page
+        .getByRole('tabpanel', { name: 'TaskManager' })
+        .locator('tbody tr:not([hidden]) .config-key')
+        .allTextContents(),
+    ).toEqual(['execution.checkpointing.interval']);
+
+    await page.getByRole('tab', { name: /JobManager/ }).click();
+    await onlyMine.uncheck();
+    expect((await visibleKeys()).length).toBe(all.length);
+  });
+
+  it('fits the Services table and its actions in a 390 px wide screen', async () => {
+    await signIn(tokens.acme!);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await waitForState('RUNNING');
+    const actions = servicesRow().locator('.row-actions').locator('a, button');
+    expect(await actions.count()).toBe(3);
+    for (const action of await actions.all()) {
+      await action.scrollIntoViewIfNeeded();
+      const box = await action.boundingBox();
+      expect(box, (await action.textContent()) ?? '').not.toBeNull();
+      expect(box!.x).toBeGreaterThanOrEqual(0);
+      expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    }
+    // The page does not scroll sideways, and neither does the table inside its card.
+    const overflow = await page.evaluate<{ page: number; wrap: number }>(`({
+      page: document.documentElement.scrollWidth,
+      wrap: (() => {
+        const wrap = document.querySelector('.services-table').closest('.table-wrap');
+        return wrap.scrollWidth - wrap.clientWidth;
+      })(),
+    })`);
+    expect(overflow).toEqual({ page: 390, wrap: 0 });
+    await page.screenshot({ path: screenshotPath('tenant-running-390px'), fullPage: true });
+  });
+
   it('destroys the cluster after the confirmation and lists the retained resources', async () => {
     await signIn(tokens.acme!);
     await waitForState('RUNNING');
@@ -186,6 +267,8 @@ describe('console in Chromium against the local server (Kubernetes stand-in)', (
     await confirmation.getByRole('button', { name: 'Yes, destroy' }).click();
 
     await waitForState('DESTROYED');
+    // The Destroy button is gone; focus lands on what replaced it.
+    expect(await focusedText()).toBe('Redeploy');
     const retained = page.getByRole('list', { name: 'Retained resources' });
     const items = await retained.getByRole('listitem').allTextContents();
     expect(items).toEqual([
@@ -198,19 +281,63 @@ describe('console in Chromium against the local server (Kubernetes stand-in)', (
     await page.screenshot({ path: screenshotPath('tenant-destroyed'), fullPage: true });
   });
 
-  it('redeploys with the latest state under the same HA cluster id', async () => {
+  it('redeploys a destroyed cluster from its row with the kept spec, under the same HA cluster id', async () => {
     await signIn(tokens.acme!);
     await waitForState('DESTROYED');
+    // The form, too, starts from the kept spec and restores the latest state.
     await page.getByRole('button', { name: '+ Flink Cluster' }).click();
     const form = page.getByRole('dialog', { name: 'Deploy a Flink cluster' });
     expect(await form.getByLabel('Restore latest state').isChecked()).toBe(true);
     expect(await form.getByLabel('Start clean').isChecked()).toBe(false);
-    await form.getByRole('button', { name: 'Deploy Flink Cluster' }).click();
+    expect(await form.getByLabel('TaskManager instances').inputValue()).toBe('3');
+    await form.getByRole('button', { name: 'Cancel' }).click();
     await form.waitFor({ state: 'detached' });
 
+    await servicesRow().getByRole('button', { name: 'Redeploy' }).click();
     await waitForState('RUNNING');
+    expect(await servicesRow().textContent()).toContain('3 × TaskManager · 0.3 CPU · 3072 MB');
     expect(await page.locator('.ha-cluster-id').textContent()).toBe(firstHaClusterId);
+    expect(
+      await page
+        .getByRole('row', { name: /^execution\.checkpointing\.interval/ })
+        .first()
+        .textContent(),
+    ).toContain('30 s');
     expect(await page.getByRole('list', { name: 'Retained resources' }).count()).toBe(0);
+    expect(await servicesRow().getByRole('button', { name: 'Redeploy' }).count()).toBe(0);
+  });
+
+  it('polls a tenant without a cluster with no failed request and no console error', async () => {
+    const errors: string[] = [];
+    const failed: string[] = [];
+    await signIn(tokens.beta!);
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
+    page.on('requestfailed', (request) => failed.push(`failed ${request.url()}`));
+    await page.getByRole('heading', { name: 'No Flink cluster yet' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'No Flink cluster yet' }).waitFor();
+    // Two more polls after the reload.
+    await page.waitForResponse((response) => response.url().includes('/v1/tenants/beta/flink-cluster'));
+    await page.waitForResponse((response) => response.url().includes('/v1/tenants/beta/flink-cluster'));
+    expect(failed).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // Without `optional=true` the API still answers 404 cluster_not_found.
+    const answers = await page.evaluate(async (token) => {
+      const headers = { authorization: `Bearer ${token}` };
+      const plain = await fetch('/v1/tenants/beta/flink-cluster', { headers });
+      const optional = await fetch('/v1/tenants/beta/flink-cluster?optional=true', { headers });
+      return {
+        plain: [plain.status, ((await plain.json()) as { error: { code: string } }).error.code],
+        optional: [optional.status, await optional.text()],
+      };
+    }, tokens.beta!);
+    expect(answers).toEqual({ plain: [404, 'cluster_not_found'], optional: [200, 'null'] });
   });
 
   it("shows a tenant only its own cluster, and the API refuses another tenant's", async () => {

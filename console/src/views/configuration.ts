@@ -16,10 +16,21 @@ const SOURCE_LABELS: Record<ConfigEntry['source'], string> = {
   tenant: 'Yours',
 };
 
-/** The effective Flink configuration per role, as tabs (WAI-ARIA tabs pattern), fixed settings marked. */
-export function renderConfiguration(view: ClusterView, selected: Role, onSelect: (role: Role) => void): HTMLElement {
+/** What the reader chose, kept by the page so a live re-render does not undo it. */
+export interface ConfigurationState {
+  role: Role;
+  /** Show only the tenant's own settings, hiding what the platform fixes or defaults. */
+  onlyMine: boolean;
+}
+
+/**
+ * The effective Flink configuration per role, as tabs (WAI-ARIA tabs pattern), fixed settings marked, with an
+ * "Only my settings" filter. The filter hides rows (`hidden`), so switching it needs no re-render.
+ */
+export function renderConfiguration(view: ClusterView, state: ConfigurationState): HTMLElement {
   const tabs: HTMLButtonElement[] = [];
   const panels: HTMLElement[] = [];
+  const empties: HTMLElement[] = [];
 
   const select = (role: Role, focus: boolean) => {
     ROLES.forEach((entry, index) => {
@@ -29,12 +40,29 @@ export function renderConfiguration(view: ClusterView, selected: Role, onSelect:
       panels[index]!.hidden = !active;
       if (active && focus) tabs[index]!.focus();
     });
-    onSelect(role);
+    state.role = role;
+  };
+  const filter = (onlyMine: boolean) => {
+    state.onlyMine = onlyMine;
+    for (const row of section.querySelectorAll<HTMLElement>('tr[data-source]')) {
+      row.hidden = onlyMine && row.dataset.source !== 'tenant';
+    }
+    for (const empty of empties) empty.hidden = !onlyMine;
   };
 
   for (const [index, { role, label }] of ROLES.entries()) {
     const entries = view.flinkConfiguration[role];
     const fixedCount = entries.filter((entry) => entry.fixed).length;
+    const mine = entries.filter((entry) => entry.source === 'tenant').length;
+    if (mine === 0) {
+      empties.push(
+        h(
+          'p',
+          { class: 'muted config-empty', hidden: true },
+          `You have set no ${label} settings of your own; add them with Edit.`,
+        ),
+      );
+    }
     tabs.push(
       h(
         'button',
@@ -81,8 +109,9 @@ export function renderConfiguration(view: ClusterView, selected: Role, onSelect:
         h(
           'p',
           { class: 'muted small' },
-          `${entries.length} settings; ${fixedCount} are fixed by the platform and cannot be changed.`,
+          `${entries.length} settings; ${fixedCount} are fixed by the platform and cannot be changed; ${mine} ${mine === 1 ? 'is' : 'are'} yours.`,
         ),
+        mine === 0 ? empties.at(-1) : null,
         h(
           'div',
           { class: 'table-wrap' },
@@ -119,18 +148,35 @@ export function renderConfiguration(view: ClusterView, selected: Role, onSelect:
     h(
       'div',
       { class: 'card-body' },
-      h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Configuration by role' }, tabs),
+      h(
+        'div',
+        { class: 'config-toolbar' },
+        h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Configuration by role' }, tabs),
+        h(
+          'label',
+          { class: 'checkbox' },
+          h('input', {
+            type: 'checkbox',
+            id: 'config-only-mine',
+            'data-focus-key': 'config-only-mine',
+            checked: state.onlyMine,
+            onchange: (event: Event) => filter((event.currentTarget as HTMLInputElement).checked),
+          }),
+          'Only my settings',
+        ),
+      ),
       panels,
     ),
   );
-  select(selected, false);
+  select(state.role, false);
+  filter(state.onlyMine);
   return section;
 }
 
 function configRow(entry: ConfigEntry): HTMLElement {
   return h(
     'tr',
-    { class: entry.fixed ? 'is-fixed' : null },
+    { class: entry.fixed ? 'is-fixed' : null, 'data-source': entry.source },
     h(
       'td',
       null,

@@ -60,6 +60,11 @@ function buildForm(
   const fields = new Map<string, FieldRefs>();
   const rows: ConfigRow[] = [];
   const spec = current?.spec;
+  // A live cluster is updated in place; a new or destroyed one is deployed.
+  const words =
+    current !== null && isLive(current.state)
+      ? { action: 'Update Flink Cluster', busy: 'Updating…', failed: 'The Flink cluster was not updated' }
+      : { action: 'Deploy Flink Cluster', busy: 'Deploying…', failed: 'The Flink cluster was not deployed' };
 
   const version = h(
     'select',
@@ -198,7 +203,7 @@ function buildForm(
   );
 
   const summary = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true });
-  const submit = h('button', { type: 'submit', class: 'button button-primary' }, 'Deploy Flink Cluster');
+  const submit = h('button', { type: 'submit', class: 'button button-primary' }, words.action);
   const form = h(
     'form',
     { class: 'dialog-form', novalidate: true, 'aria-labelledby': dialog.titleId },
@@ -283,7 +288,7 @@ function buildForm(
     const lead = issues.length > 0 ? message.split(':')[0]! : message;
     replaceChildren(
       summary,
-      h('h3', { class: 'error-summary-title' }, 'The Flink cluster was not deployed'),
+      h('h3', { class: 'error-summary-title' }, words.failed),
       h('p', null, lead),
       issues.length > 0
         ? h(
@@ -341,7 +346,7 @@ function buildForm(
       ...(restore ? { restore } : {}),
     };
     submit.disabled = true;
-    submit.textContent = 'Deploying…';
+    submit.textContent = words.busy;
     form.setAttribute('aria-busy', 'true');
     try {
       const view = await ctx.api.deploy(tenant, body);
@@ -357,7 +362,7 @@ function buildForm(
       showErrors(error);
     } finally {
       submit.disabled = false;
-      submit.textContent = 'Deploy Flink Cluster';
+      submit.textContent = words.action;
       form.removeAttribute('aria-busy');
     }
   });

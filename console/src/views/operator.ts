@@ -72,7 +72,8 @@ export function mountOperatorView(ctx: AppContext, container: HTMLElement): View
   function tenantsTable(): Child {
     const header = h('div', { class: 'card-header' }, h('h2', { id: 'tenants-title', class: 'card-title' }, 'Tenants'));
     if (!pages) return [header, h('p', { class: 'card-body muted' }, 'Loading…')];
-    const items = pages.flatMap((page) => page.items);
+    // The store lists tenants in its own order (a scan); a person looks a name up alphabetically.
+    const items = pages.flatMap((page) => page.items).sort((a, b) => compareNames(a.name, b.name));
     if (items.length === 0) {
       return [
         header,
@@ -389,4 +390,8 @@ function confirmPurge(ctx: AppContext, tenant: TenantSummary, onPurged: () => vo
     );
     return form;
   });
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { AclId } from './codec.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './jute.ts';
+import type { AclId } from './protocol.ts';
 import {
   type HostPort,
   jsonStderrLogger,

@@ -1,4 +1,4 @@
-import { opName, type RefusalReason } from './codec.ts';
+import { opName, type RefusalReason } from './protocol.ts';
 
 /** Counters of one proxy, as plain numbers. */
 export type ProxyStats = {

@@ -1,8 +1,8 @@
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { DEFAULT_MAX_FRAME_BYTES, FrameLengthError, FrameReader, JuteError } from './jute.ts';
+import { ProxyMetrics, type ProxyStats } from './metrics.ts';
 import {
   type AclId,
-  type CodecContext,
-  createCodecContext,
   digestAclId,
   ErrorCode,
   encodeAuthRequest,
@@ -11,18 +11,14 @@ import {
   parseConnectRequest,
   parseConnectResponse,
   type RefusalReason,
-  type ReplyVerdict,
-  replyNeedsRewrite,
-  rewriteReply,
-  rewriteRequest,
-  rewriteWatcherEvent,
   Xid,
-} from './codec.ts';
-import { DEFAULT_MAX_FRAME_BYTES, FrameLengthError, FrameReader, JuteError } from './jute.ts';
-import { ProxyMetrics, type ProxyStats } from './metrics.ts';
+} from './protocol.ts';
+import { type ReplyVerdict, replyNeedsRewrite, rewriteReply, rewriteWatcherEvent } from './reply-rewrite.ts';
+import { rewriteRequest } from './request-rewrite.ts';
+import { type CodecContext, createCodecContext } from './rewrite-context.ts';
 
-export type { AclId } from './codec.ts';
 export type { ProxyStats } from './metrics.ts';
+export type { AclId } from './protocol.ts';
 
 /** A `host:port` pair. */
 export type HostPort = { host: string; port: number };

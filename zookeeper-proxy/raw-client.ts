@@ -1,12 +1,11 @@
 import { connect, type Socket } from 'node:net';
-import { ErrorCode, OpCode, Xid } from './codec.ts';
 import { FrameReader, JuteReader, JuteWriter } from './jute.ts';
+import { ErrorCode, OpCode, PERMS_ALL, Xid } from './protocol.ts';
 
 /** One ZooKeeper ACL entry. */
 export type Acl = { perms: number; scheme: string; id: string };
 
-/** Every permission: read, write, create, delete, admin. */
-export const PERMS_ALL = 31;
+export { PERMS_ALL };
 /** `world:anyone` with every permission (ZooKeeper's OPEN_ACL_UNSAFE). */
 export const OPEN_ACL: readonly Acl[] = [{ perms: PERMS_ALL, scheme: 'world', id: 'anyone' }];
 

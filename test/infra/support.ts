@@ -87,12 +87,3 @@ export function roleStatements(template: Template, roleLogicalId: string): State
   );
   return policies.flatMap((policy) => statementsOf(policy.Properties.PolicyDocument));
 }
-
-/** Whether an IAM resource pattern (with `*` and `?` wildcards) matches a concrete ARN. */
-export function iamMatches(pattern: string, arn: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(arn);
-}

@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestId } from '../../functions/adapters/zookeeper-namespaces.ts';
 import { tenantNames } from '../../functions/core/naming.ts';
-import { parsePlatformSettings } from '../../functions/core/platform.ts';
 import type { ZooKeeperIdentity } from '../../functions/core/ports.ts';
 import { CONTROL_PLANE_ROUTES } from '../../infra/constructs/control-plane-api.ts';
-import { TenantAccess } from '../../infra/constructs/tenant-access.ts';
 import { ErrorCode, OpCode } from '../../zookeeper-proxy/codec.ts';
 import type { JuteWriter } from '../../zookeeper-proxy/jute.ts';
 import { type HostPort, startZooKeeperProxy, type ZooKeeperProxy } from '../../zookeeper-proxy/proxy.ts';
@@ -22,7 +18,6 @@ import {
 import { namespaceObjects } from '../support/kube-objects.ts';
 import { type LocalApi, type RequestOptions, startLocalApi, waitForState } from '../support/local-api.ts';
 import { sleep } from './support/api-client.ts';
-import { evaluate, type IamRequest, resolveIntrinsics, type Statement, statementsOf } from './support/iam-policy.ts';
 import { seededRandom, suiteSeed } from './support/seeded-random.ts';
 import { connectDirect, type NodeSnapshot, snapshotTree } from './support/zookeeper-tree.ts';
 
@@ -55,7 +50,7 @@ function target(route: (typeof ROUTES)[number], tenant: string): string {
   return route.path.replace('{tenant}', tenant);
 }
 
-describe(`cross-tenant isolation: API routes, the tenant-pod bucket policy and ZooKeeper proxies (seed ${SEED})`, () => {
+describe(`cross-tenant isolation: API routes and ZooKeeper proxies (seed ${SEED})`, () => {
   let api: LocalApi;
   const tokens: Record<string, string> = {};
 
@@ -179,112 +174,6 @@ describe(`cross-tenant isolation: API routes, the tenant-pod bucket policy and Z
       expect((await api.request('GET', '/v1/tenants')).body.items.map((item: { name: string }) => item.name)).toEqual(
         expect.arrayContaining([OWNER, INTRUDER]),
       );
-    });
-  });
-
-  describe('the tenant-pod bucket policy (TenantAccess in a stack of its own)', () => {
-    const ACCOUNT = '111111111111';
-    const platform = parsePlatformSettings({ bucketPrefix: 'flinkplane-tenant-' });
-    let permissions: Statement[];
-    let trust: Statement[];
-
-    beforeAll(() => {
-      const app = new App();
-      const stack = new Stack(app, 'TenantAccessOnly', { env: { account: ACCOUNT, region: 'eu-west-1' } });
-      new TenantAccess(stack, 'TenantAccess', { bucketPrefix: platform.bucketPrefix, clusterName: 'flinkplane' });
-      const template = Template.fromStack(stack).toJSON() as {
-        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
-      };
-      const resources = Object.values(template.Resources);
-      const pseudo = { partition: 'aws', accountId: ACCOUNT, region: 'eu-west-1' };
-      permissions = resources
-        .filter((resource) => resource.Type === 'AWS::IAM::Policy')
-        .flatMap((resource) => statementsOf(resolveIntrinsics(resource.Properties.PolicyDocument, pseudo)));
-      trust = resources
-        .filter((resource) => resource.Type === 'AWS::IAM::Role')
-        .flatMap((resource) => statementsOf(resolveIntrinsics(resource.Properties.AssumeRolePolicyDocument, pseudo)));
-      expect(permissions.length).toBeGreaterThan(0);
-      expect(trust).toHaveLength(1);
-    });
-
-    const session = (namespace: string | undefined, overrides: Record<string, string | undefined> = {}) => ({
-      'aws:PrincipalTag/kubernetes-namespace': namespace,
-      'aws:PrincipalTag/kubernetes-service-account': 'flink-cluster',
-      'aws:PrincipalTag/eks-cluster-name': 'flinkplane',
-      ...overrides,
-    });
-    const bucketArn = (tenant: string) => `arn:aws:s3:::${tenantNames(tenant, platform).bucket}`;
-    const decide = (request: Omit<IamRequest, 'context'>, context: IamRequest['context']) =>
-      evaluate(permissions, { ...request, context });
-
-    const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
-    const tenants = ['a', 'b', 'ab', 'a-b', 'acme'];
-    const grid = tenants.flatMap((pod) => tenants.map((bucket) => [pod, bucket] as const));
-
-    it.each(grid)(
-      'lets a pod of tenant-%s reach the bucket of %s only when they are the same tenant',
-      (pod, bucket) => {
-        const context = session(tenantNames(pod, platform).namespace);
-        const expected = pod === bucket ? 'allow' : 'implicit-deny';
-        expect(decide({ action: 's3:ListBucket', resource: bucketArn(bucket) }, context)).toBe(expected);
-        for (const action of OBJECT_ACTIONS) {
-          for (const key of ['x', 'acme-ha1/checkpoints/chk-1/_metadata', 'savepoints/']) {
-            expect(decide({ action, resource: `${bucketArn(bucket)}/${key}` }, context), `${action} ${key}`).toBe(
-              expected,
-            );
-          }
-        }
-      },
-    );
-
-    it('refuses sessions that are not a tenant Flink pod of this cluster, even on a bucket named after them', () => {
-      const a = tenantNames('a', platform);
-      const cases: [string, IamRequest['context'], string][] = [
-        ['a system namespace', session('kube-system'), 'arn:aws:s3:::flinkplane-kube-system'],
-        ['no namespace tag', session(undefined), bucketArn('a')],
-        ['an empty namespace tag', session(''), 'arn:aws:s3:::flinkplane-'],
-        [
-          'another service account',
-          session(a.namespace, { 'aws:PrincipalTag/kubernetes-service-account': 'default' }),
-          bucketArn('a'),
-        ],
-        ['another cluster', session(a.namespace, { 'aws:PrincipalTag/eks-cluster-name': 'other' }), bucketArn('a')],
-        ['a wildcard in the tag', session('tenant-*'), bucketArn('a')],
-      ];
-      for (const [name, context, bucket] of cases) {
-        expect(decide({ action: 's3:ListBucket', resource: bucket }, context), name).toBe('implicit-deny');
-        expect(decide({ action: 's3:GetObject', resource: `${bucket}/x` }, context), name).toBe('implicit-deny');
-      }
-    });
-
-    it('grants no bucket administration and no action on the wrong kind of resource, even in the own bucket', () => {
-      const context = session(tenantNames('a', platform).namespace);
-      for (const action of ['s3:DeleteBucket', 's3:PutBucketPolicy', 's3:PutObjectAcl', 's3:GetBucketAcl', 's3:*']) {
-        expect(decide({ action, resource: bucketArn('a') }, context), action).toBe('implicit-deny');
-        expect(decide({ action, resource: `${bucketArn('a')}/x` }, context), action).toBe('implicit-deny');
-      }
-      expect(decide({ action: 's3:GetObject', resource: bucketArn('a') }, context)).toBe('implicit-deny');
-      expect(decide({ action: 's3:ListBucket', resource: `${bucketArn('a')}/x` }, context)).toBe('implicit-deny');
-      expect(decide({ action: 'S3:getobject', resource: `${bucketArn('a')}/x` }, context)).toBe('allow');
-    });
-
-    it('is assumable only by EKS Pod Identity for the Flink service account of a tenant namespace in this account', () => {
-      const tags = (namespace: string, overrides: Record<string, string> = {}) => ({
-        'aws:RequestTag/kubernetes-namespace': namespace,
-        'aws:RequestTag/kubernetes-service-account': 'flink-cluster',
-        'aws:RequestTag/eks-cluster-name': 'flinkplane',
-        'aws:SourceAccount': ACCOUNT,
-        ...overrides,
-      });
-      const assume = (context: IamRequest['context'], service = 'pods.eks.amazonaws.com') =>
-        ['sts:AssumeRole', 'sts:TagSession'].map((action) => evaluate(trust, { action, service, context }));
-      expect(assume(tags('tenant-a'))).toEqual(['allow', 'allow']);
-      expect(assume(tags('kube-system'))).toEqual(['implicit-deny', 'implicit-deny']);
-      expect(assume(tags('tenant-a', { 'aws:RequestTag/kubernetes-service-account': 'default' }))[0]).toBe(
-        'implicit-deny',
-      );
-      expect(assume(tags('tenant-a', { 'aws:SourceAccount': '222222222222' }))[0]).toBe('implicit-deny');
-      expect(assume(tags('tenant-a'), 'ec2.amazonaws.com')[0]).toBe('implicit-deny');
     });
   });
 

@@ -3,7 +3,7 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/net.ts';
-import { OpCode } from '../../zookeeper-proxy/codec.ts';
+import { digestAclId, OpCode } from '../../zookeeper-proxy/codec.ts';
 import { FrameReader, JuteReader, JuteWriter } from '../../zookeeper-proxy/jute.ts';
 import { parseCommandLine, UsageError } from '../../zookeeper-proxy/main.ts';
 import { type ProxyLogRecord, startZooKeeperProxy, type ZooKeeperProxyOptions } from '../../zookeeper-proxy/proxy.ts';
@@ -284,21 +284,20 @@ describe('zk-proxy command line', () => {
 
   describe('as a process', () => {
     let env: Environment;
-    let child: ChildProcess;
-    const lines: string[] = [];
+    const children: ChildProcess[] = [];
 
     beforeAll(async () => {
       env = await startEnvironment(['a']);
     });
 
     afterAll(async () => {
-      child?.kill('SIGKILL');
+      for (const child of children) child.kill('SIGKILL');
       await env?.stop();
     });
 
-    it('serves clients and metrics, logs JSON lines and stops on SIGTERM', async () => {
-      const tenant = env.tenants.a!;
-      child = spawn(
+    /** Runs `zk-proxy` as its own process and waits until it reports the ports it listens on. */
+    async function spawnProxy(args: readonly string[], environment: NodeJS.ProcessEnv = {}) {
+      const child = spawn(
         process.execPath,
         [
           '--import',
@@ -308,31 +307,38 @@ describe('zk-proxy command line', () => {
           '127.0.0.1:0',
           '--upstream',
           env.zk.connectString,
-          '--chroot',
-          tenant.chroot,
-          '--metrics',
-          '127.0.0.1:0',
+          ...args,
         ],
-        {
-          env: { ...process.env, ZK_PROXY_AUTH: `${tenant.user}:${tenant.password}` },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
+        { env: { ...process.env, ...environment }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
+      children.push(child);
+      const lines: string[] = [];
+      const waitFor = ['listening', 'proxy started', ...(args.includes('--metrics') ? ['metrics listening'] : [])];
       const ports: Record<string, number> = {};
       await new Promise<void>((resolve, reject) => {
         createInterface({ input: child.stderr! }).on('line', (line) => {
           lines.push(line);
           const record = JSON.parse(line) as { msg: string; port: number };
           if (record.msg === 'listening' || record.msg === 'metrics listening') ports[record.msg] = record.port;
-          if (Object.keys(ports).length === 2) resolve();
+          const seen = new Set(lines.map((seenLine) => (JSON.parse(seenLine) as { msg: string }).msg));
+          if (waitFor.every((msg) => seen.has(msg))) resolve();
         });
         child.once('exit', (code) => reject(new Error(`zk-proxy exited with ${code}: ${lines.join('\n')}`)));
       });
-      const client = await RawZooKeeperClient.connect({ host: '127.0.0.1', port: ports.listening! });
+      return { child, lines, port: ports.listening!, metricsPort: ports['metrics listening'] };
+    }
+
+    it('serves clients and metrics, logs JSON lines and stops on SIGTERM', async () => {
+      const tenant = env.tenants.a!;
+      const { child, lines, port, metricsPort } = await spawnProxy(
+        ['--chroot', tenant.chroot, '--metrics', '127.0.0.1:0'],
+        { ZK_PROXY_AUTH: `${tenant.user}:${tenant.password}` },
+      );
+      const client = await RawZooKeeperClient.connect({ host: '127.0.0.1', port });
       await client.create('/from-cli', null);
-      const metrics = await (await fetch(`http://127.0.0.1:${ports['metrics listening']}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toContain('zk_proxy_requests_total{op="create"} 1');
-      expect(await (await fetch(`http://127.0.0.1:${ports['metrics listening']}/healthz`)).text()).toBe('ok\n');
+      expect(await (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).text()).toBe('ok\n');
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       // It drains: the client closes its session through it, and then it exits.
@@ -340,6 +346,52 @@ describe('zk-proxy command line', () => {
       expect(await exited).toBe(0);
       expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toContain('stopped');
       expect(lines.join('\n')).not.toContain(tenant.password);
+    });
+
+    it('with --no-auth, authenticates to nobody and leaves world ACLs as the client sent them', async () => {
+      // A world-open root, as a local development ZooKeeper has; --no-auth has no identity for a tenant root.
+      const chroot = '/flinkplane/dev-no-auth';
+      await env.admin.create(chroot, null, 0, OPEN_ACL);
+      const { lines, port } = await spawnProxy(['--chroot', chroot, '--no-auth']);
+      const started = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((r) => r.msg === 'proxy started');
+      expect(started).toMatchObject({ authenticated: false, rewriteOpenAcls: false });
+
+      const client = await RawZooKeeperClient.connect({ host: '127.0.0.1', port });
+      try {
+        await client.create('/created', Buffer.from('x'), 0, OPEN_ACL);
+        // READ and ADMIN only, so the setACL below has something to widen.
+        await client.create('/reset', null, 0, [{ perms: 17, scheme: 'world', id: 'anyone' }]);
+        const reset = await client.request(OpCode.setACL, (w) =>
+          w.writeUString('/reset').writeInt(1).writeInt(31).writeUString('world').writeUString('anyone').writeInt(-1),
+        );
+        expect(reset.err).toBe(0);
+      } finally {
+        await client.close();
+      }
+      const world = [{ perms: 31, scheme: 'world', id: 'anyone' }];
+      expect(await env.admin.getACL(`${chroot}/created`)).toEqual(world);
+      expect(await env.admin.getACL(`${chroot}/reset`)).toEqual(world);
+
+      // The same create through the tenant's authenticated proxy is rewritten to the tenant's identity: the flag is
+      // what keeps the ACL open, not the client or the server.
+      const tenant = env.tenants.a!;
+      const authenticated = await RawZooKeeperClient.connect(tenant.proxy.address);
+      try {
+        await authenticated.create('/created-with-auth', null, 0, OPEN_ACL);
+      } finally {
+        await authenticated.close();
+      }
+      const direct = await RawZooKeeperClient.connect({ host: env.zk.host, port: env.zk.port });
+      try {
+        await direct.auth('digest', `${tenant.user}:${tenant.password}`);
+        expect(await direct.getACL(`${tenant.chroot}/created-with-auth`)).toEqual([
+          { perms: 31, scheme: 'digest', id: digestAclId(tenant.user, tenant.password) },
+        ]);
+      } finally {
+        direct.destroy();
+      }
     });
   });
 });

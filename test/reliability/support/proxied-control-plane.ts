@@ -31,7 +31,7 @@ import { createHttpServer } from '../../../local/http-server.ts';
 import { type KubeStandin, startKubeStandin } from '../../../local/kube-standin/server.ts';
 import { CLUSTER_TABLE_NAME, derive } from '../../../local/local-control-plane.ts';
 import { createLocalTenantAccess, type LocalGrant } from '../../../local/local-tenant-access.ts';
-import { S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../../local/s3-server.ts';
+import { S3RVER_ACCOUNT_ID, S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../../local/s3-server.ts';
 import { startZooKeeperServer, type ZooKeeperServer } from '../../../local/zookeeper-server.ts';
 import { type ApiResponse, createApiClient, type RequestOptions } from './api-client.ts';
 import { type FaultingTcpProxy, startFaultingTcpProxy } from './faulting-tcp-proxy.ts';
@@ -149,7 +149,11 @@ export async function startProxiedControlPlane(options: ProxiedControlPlaneOptio
     const plane = new ControlPlane({
       platform,
       store,
-      buckets: createS3BucketStore({ client: s3Client, tolerateUnsupported: true }),
+      buckets: createS3BucketStore({
+        client: s3Client,
+        expectedBucketOwner: S3RVER_ACCOUNT_ID,
+        tolerateUnsupported: true,
+      }),
       zookeeper: namespaces,
       kubernetes: createKubernetesApplier({ kubeConfig: async () => kubeConfig, ...deadlines.kubernetes }),
       access,

@@ -6,7 +6,7 @@
  * | Dependency                          | Per attempt                         | Attempts | API Lambda (29 s)   |
  * | ----------------------------------- | ----------------------------------- | -------- | ------------------- |
  * | AWS SDK: DynamoDB, S3, EKS, Secrets | connect ⅓ + answer ⅔ of budget / 3  | 3        | 1 074 + 2 148 ms    |
- * | Kubernetes API (applier)            | (budget − back-off) / 3             | 3        | 3 172 ms            |
+ * | Kubernetes API (applier)            | (budget − back-off) / 3             | 3        | 3 147 ms            |
  * | ZooKeeper session / each request    | budget / 3 each                     | 1        | 3 222 ms / 3 222 ms |
  * | ZooKeeper tunnel: pod list, forward | budget / 6 each                     | 1        | 1 611 ms            |
  *

@@ -32,7 +32,6 @@ const HANDLER_ENV: Record<string, string> = {
   AWS_ENDPOINT_URL_S3: NOWHERE,
   AWS_ENDPOINT_URL_EKS: NOWHERE,
   AWS_ENDPOINT_URL_SECRETS_MANAGER: NOWHERE,
-  S3_COMPATIBLE_STORE: 'true',
   CLUSTER_TABLE: 'flinkplane-clusters',
   PLATFORM_SETTINGS: JSON.stringify({ domain: 'flink.example.com' }),
   EKS_CLUSTER_NAME: 'platform',

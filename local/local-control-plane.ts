@@ -39,7 +39,7 @@ import { type KubeStandin, startKubeStandin } from './kube-standin/server.ts';
 import { createLocalTenantAccess, type LocalGrant } from './local-tenant-access.ts';
 import { KubeletRuntime } from './pod-runtimes/kubelet/kubelet-runtime.ts';
 import { checkNetworkNamespaceSupport } from './pod-runtimes/kubelet/network.ts';
-import { S3RVER_CREDENTIALS, type S3Server, startS3 } from './s3-server.ts';
+import { S3RVER_ACCOUNT_ID, S3RVER_CREDENTIALS, type S3Server, startS3 } from './s3-server.ts';
 import { ZOOKEEPER_VERSION, ZooKeeperUnavailableError } from './zookeeper-artifacts.ts';
 import { startZooKeeperServer, type ZooKeeperServer } from './zookeeper-server.ts';
 
@@ -209,7 +209,11 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     const fixedKubeConfig = kubeConfig;
 
     const store = wrap('store', createDynamoDbClusterStore({ client: dynamo.client, tableName: CLUSTER_TABLE_NAME }));
-    const buckets = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
+    const buckets = createS3BucketStore({
+      client: s3.client,
+      expectedBucketOwner: S3RVER_ACCOUNT_ID,
+      tolerateUnsupported: true,
+    });
     const plane = new ControlPlane({
       platform,
       store,

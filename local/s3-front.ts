@@ -4,9 +4,15 @@ import { pipeline } from 'node:stream';
 import { AwsChunkedDecoder, isAwsChunked, plainHeaders } from './s3-aws-chunked.ts';
 
 /**
- * A front for the local S3 server (s3rver) that makes it accept what real S3 clients send: object bodies in the
- * `aws-chunked` encoding (Hadoop S3A's Java SDK signs every chunk when the endpoint is plain HTTP) reach s3rver
- * decoded, with the headers of a plain upload. Every other request and every response passes through unchanged.
+ * A front for the local S3 server (s3rver) that makes it accept what real S3 clients send and answer as S3 would, so
+ * the production S3 adapter needs no knowledge of s3rver:
+ * - object bodies in the `aws-chunked` encoding (Hadoop S3A's Java SDK signs every chunk when the endpoint is plain
+ *   HTTP) reach s3rver decoded, with the headers of a plain upload;
+ * - a CreateBucket of a bucket that exists is answered `BucketAlreadyOwnedByYou`: the local store has one account, so
+ *   every bucket is the caller's (s3rver says `BucketAlreadyExists`, which on AWS means another account owns it);
+ * - bucket versioning (`PUT ?versioning`, `GET ?versions`), which s3rver routes to other handlers (CreateBucket,
+ *   ListObjects), is answered `501 NotImplemented`, as S3-compatible stores answer what they lack.
+ * Every other request and every response passes through unchanged.
  */
 export type S3Front = {
   /** The front's port on 127.0.0.1. */
@@ -15,10 +21,36 @@ export type S3Front = {
   close(): Promise<void>;
 };
 
+/** Bucket settings s3rver does not keep; with `acknowledgeBucketSettings` the front answers them 200 itself. */
+const BUCKET_SETTINGS = ['encryption', 'publicAccessBlock', 'versioning', 'tagging'];
+
+export type S3FrontOptions = {
+  /**
+   * Answer the bucket settings s3rver does not keep (encryption, public access block, versioning, tagging) with 200,
+   * as S3 would, without keeping them: for running code that tolerates no unimplemented call (the Lambda bundle)
+   * against the local store. Default false: they are answered `501 NotImplemented`.
+   */
+  readonly acknowledgeBucketSettings?: boolean;
+};
+
 /** Starts the front on `port` (default a free one) of `host`, forwarding to the S3 server on `127.0.0.1:<upstreamPort>`. */
-export async function startS3Front(upstreamPort: number, host = '127.0.0.1', port = 0): Promise<S3Front> {
+export async function startS3Front(
+  upstreamPort: number,
+  host = '127.0.0.1',
+  port = 0,
+  options: S3FrontOptions = {},
+): Promise<S3Front> {
   const agent = new Agent({ keepAlive: true });
-  const server = createServer((incoming, outgoing) => forward(incoming, outgoing, upstreamPort, agent));
+  const server = createServer((incoming, outgoing) => {
+    const answer = ownAnswer(incoming, options);
+    if (answer) {
+      // The request body (a settings document) is not needed: drain it, then answer.
+      incoming.resume();
+      incoming.on('end', () => answerXml(outgoing, answer.status, answer.code, answer.message));
+      return;
+    }
+    forward(incoming, outgoing, upstreamPort, agent);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -46,6 +78,10 @@ function forward(incoming: IncomingMessage, outgoing: ServerResponse, upstreamPo
     agent,
   });
   upstream.on('response', (response) => {
+    if (isCreateBucket(incoming) && response.statusCode === 409) {
+      rewriteAlreadyExists(response, outgoing);
+      return;
+    }
     outgoing.writeHead(response.statusCode ?? 502, response.statusMessage, response.headers);
     pipeline(response, outgoing, () => undefined);
   });
@@ -60,10 +96,7 @@ function forward(incoming: IncomingMessage, outgoing: ServerResponse, upstreamPo
     // A malformed body is the client's fault; anything else is the server behind the front.
     const status = error.name === 'AwsChunkedBodyError' ? 400 : 502;
     const code = status === 400 ? 'IncompleteBody' : 'ServiceUnavailable';
-    outgoing.writeHead(status, { 'content-type': 'application/xml', connection: 'close' });
-    outgoing.end(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(error.message)}</Message></Error>`,
-    );
+    answerXml(outgoing, status, code, error.message, { connection: 'close' });
   };
   upstream.on('error', fail);
   if (chunked) {
@@ -78,6 +111,81 @@ function forward(incoming: IncomingMessage, outgoing: ServerResponse, upstreamPo
       if (error) upstream.destroy();
     });
   }
+}
+
+/** The bucket name of a bucket-level path-style request (`/<bucket>` or `/<bucket>/`), else undefined. */
+function bucketOf(incoming: IncomingMessage): { bucket: string; query: URLSearchParams } | undefined {
+  const url = new URL(incoming.url ?? '/', 'http://front');
+  const match = /^\/([^/]+)\/?$/.exec(url.pathname);
+  return match ? { bucket: match[1]!, query: url.searchParams } : undefined;
+}
+
+function isCreateBucket(incoming: IncomingMessage): boolean {
+  const target = bucketOf(incoming);
+  return incoming.method === 'PUT' && target !== undefined && [...target.query.keys()].length === 0;
+}
+
+/** The answers the front gives itself instead of s3rver's. */
+function ownAnswer(
+  incoming: IncomingMessage,
+  options: S3FrontOptions,
+): { status: number; code?: string; message?: string } | undefined {
+  const target = bucketOf(incoming);
+  if (!target) return undefined;
+  const setting = BUCKET_SETTINGS.find((name) => target.query.has(name));
+  if (incoming.method === 'PUT' && setting && options.acknowledgeBucketSettings) return { status: 200 };
+  const versioning =
+    (incoming.method === 'PUT' && target.query.has('versioning')) ||
+    (incoming.method === 'GET' && target.query.has('versions'));
+  if (versioning) {
+    return { status: 501, code: 'NotImplemented', message: 'The local S3 store does not implement bucket versioning' };
+  }
+  return undefined;
+}
+
+/** s3rver answers a CreateBucket of an existing bucket `BucketAlreadyExists`; here every bucket is the caller's. */
+function rewriteAlreadyExists(response: IncomingMessage, outgoing: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  response.on('data', (chunk: Buffer) => chunks.push(chunk));
+  response.on('error', (error) => outgoing.destroy(error));
+  response.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (!body.includes('<Code>BucketAlreadyExists</Code>')) {
+      outgoing.writeHead(409, response.statusMessage, {
+        ...response.headers,
+        'content-length': Buffer.byteLength(body),
+      });
+      outgoing.end(body);
+      return;
+    }
+    answerXml(
+      outgoing,
+      409,
+      'BucketAlreadyOwnedByYou',
+      'Your previous request to create the named bucket succeeded and you already own it.',
+    );
+  });
+}
+
+function answerXml(
+  outgoing: ServerResponse,
+  status: number,
+  code: string | undefined,
+  message: string | undefined,
+  headers: Record<string, string> = {},
+): void {
+  if (code === undefined) {
+    outgoing.writeHead(status, { 'content-length': '0', ...headers });
+    outgoing.end();
+    return;
+  }
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(message ?? '')}</Message></Error>`;
+  outgoing.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  outgoing.end(body);
 }
 
 function escapeXml(text: string): string {

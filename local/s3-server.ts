@@ -8,6 +8,9 @@ import { startStoreProcess } from './store-process.ts';
  */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
+/** The account the local store's one account stands for: the `ExpectedBucketOwner` local bucket stores send. */
+export const S3RVER_ACCOUNT_ID = '000000000000';
+
 export type S3ServerOptions = {
   /** Where s3rver keeps buckets and objects. */
   directory: string;
@@ -15,6 +18,8 @@ export type S3ServerOptions = {
   host?: string;
   /** The port S3 clients connect to. @default a free one */
   port?: number;
+  /** Answer the bucket settings s3rver does not keep with 200 (see `S3FrontOptions`). @default false */
+  acknowledgeBucketSettings?: boolean;
 };
 
 export type S3Server = {
@@ -36,7 +41,13 @@ export async function startS3(options: S3ServerOptions): Promise<S3Server> {
   const host = options.host ?? '127.0.0.1';
   const store = await startStoreProcess({
     kind: 's3rver',
-    options: { directory: options.directory, silent: true, host, ...(options.port ? { port: options.port } : {}) },
+    options: {
+      directory: options.directory,
+      silent: true,
+      host,
+      ...(options.port ? { port: options.port } : {}),
+      ...(options.acknowledgeBucketSettings ? { acknowledgeBucketSettings: true } : {}),
+    },
   });
   const endpoint = `http://${host}:${store.port}`;
   const client = new S3Client({

@@ -12,7 +12,14 @@ export type DynaliteOptions = { path?: string; createTableMs?: number; deleteTab
 
 /** s3rver's settings, less the address and port, which the store process picks. */
 /** `host`: where S3 clients reach the store (its front); s3rver itself stays on loopback. @default 127.0.0.1 */
-export type S3rverOptions = { directory: string; silent: boolean; host?: string; port?: number };
+export type S3rverOptions = {
+  directory: string;
+  silent: boolean;
+  host?: string;
+  port?: number;
+  /** Passed to the front: see `S3FrontOptions`. */
+  acknowledgeBucketSettings?: boolean;
+};
 
 /** Which store a store process runs and with what settings; passed to it as JSON on its command line. */
 export type StoreLaunch = { kind: 'dynalite'; options: DynaliteOptions } | { kind: 's3rver'; options: S3rverOptions };

@@ -10,6 +10,7 @@ import {
   type PutItemCommandInput,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { convertToAttr, convertToNative } from '@aws-sdk/util-dynamodb';
 import { FlinkplaneError } from '../core/errors.ts';
 import type { ClusterRecord, ClusterStore, Page, TenantRecord, Versioned } from '../core/ports.ts';
 import { sendOrUnavailable } from './aws-unavailable.ts';
@@ -281,39 +282,19 @@ function decodeCursor(cursor: string): Key {
   return { pk, sk };
 }
 
-/** JSON-shaped values to DynamoDB attribute values; `undefined` fields are left out, as JSON does. */
-export function marshall(value: unknown): AttributeValue {
-  if (value === null) return { NULL: true };
-  switch (typeof value) {
-    case 'string':
-      return { S: value };
-    case 'boolean':
-      return { BOOL: value };
-    case 'number':
-      if (!Number.isFinite(value)) throw new FlinkplaneError('internal', `Cannot store the number ${value}`);
-      return { N: String(value) };
-    case 'object': {
-      if (Array.isArray(value)) return { L: value.map((entry) => marshall(entry ?? null)) };
-      const map: Record<string, AttributeValue> = {};
-      for (const [key, entry] of Object.entries(value)) {
-        if (entry !== undefined) map[key] = marshall(entry);
-      }
-      return { M: map };
-    }
-    default:
-      throw new FlinkplaneError('internal', `Cannot store a value of type ${typeof value}`);
+/**
+ * A record to the attribute value of its `data` map. `undefined` fields are left out, as JSON leaves them out; a number
+ * DynamoDB cannot hold (NaN, Infinity) is refused.
+ */
+function marshall(value: object): AttributeValue {
+  try {
+    return convertToAttr(value, { removeUndefinedValues: true, convertClassInstanceToMap: true });
+  } catch (error) {
+    throw new FlinkplaneError('internal', `Cannot store the record: ${(error as Error).message}`, {}, { cause: error });
   }
 }
 
-/** The inverse of `marshall`. */
-export function unmarshall(attribute: AttributeValue): unknown {
-  if (attribute.S !== undefined) return attribute.S;
-  if (attribute.N !== undefined) return Number(attribute.N);
-  if (attribute.BOOL !== undefined) return attribute.BOOL;
-  if (attribute.NULL !== undefined) return null;
-  if (attribute.L !== undefined) return attribute.L.map(unmarshall);
-  if (attribute.M !== undefined) {
-    return Object.fromEntries(Object.entries(attribute.M).map(([key, entry]) => [key, unmarshall(entry)]));
-  }
-  throw new FlinkplaneError('internal', `Cannot read a stored attribute of kind ${Object.keys(attribute).join(', ')}`);
+/** The inverse of `marshall`: a stored attribute value back to plain JSON-shaped data. */
+function unmarshall(attribute: AttributeValue): unknown {
+  return convertToNative(attribute);
 }

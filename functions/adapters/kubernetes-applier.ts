@@ -50,6 +50,11 @@ export interface KubernetesApplierOptions {
   readonly attempts?: number;
   /** First back-off delay; doubles each attempt. @default 50 ms */
   readonly backoffMs?: number;
+  /**
+   * How long one request may take before it is aborted and counts as a failed attempt, so an API server that accepts
+   * a connection and never answers costs `attempts` times this, not the Lambda's whole timeout. @default 10 s
+   */
+  readonly requestTimeoutMs?: number;
   /** How long purge waits for a namespace to be gone. @default 60 s */
   readonly namespaceDeletionTimeoutMs?: number;
   /**
@@ -68,7 +73,9 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
   let cached: { config: KubeConfig; api: KubernetesObjectApi } | undefined;
   const api = async () => {
     const config = await options.kubeConfig();
-    if (cached?.config !== config) cached = { config, api: KeepAliveObjectApi.forConfig(config) };
+    if (cached?.config !== config) {
+      cached = { config, api: KeepAliveObjectApi.forConfig(config, options.requestTimeoutMs ?? 10_000) };
+    }
     return cached.api;
   };
   const call = async <T>(what: string, action: (client: KubernetesObjectApi) => Promise<T>): Promise<T> => {
@@ -172,10 +179,10 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
 /**
  * client-node gives every request a new agent without keep-alive, so each call opened a connection (against EKS, a
  * TLS handshake) of its own. This client reuses one keep-alive agent with the same TLS options per kubeconfig. Agents
- * of proxies are left as they are.
+ * of proxies are left as they are. Every request is aborted after `requestTimeoutMs` (body included).
  */
 class KeepAliveObjectApi extends KubernetesObjectApi {
-  static forConfig(config: KubeConfig): KubernetesObjectApi {
+  static forConfig(config: KubeConfig, requestTimeoutMs: number): KubernetesObjectApi {
     let shared: HttpAgent | undefined;
     const reuseConnections = (context: RequestContext) => {
       const agent = context.getAgent();
@@ -196,6 +203,7 @@ class KeepAliveObjectApi extends KubernetesObjectApi {
             applySecurityAuthentication: async (context) => {
               await config.applySecurityAuthentication(context);
               reuseConnections(context);
+              context.setSignal(AbortSignal.timeout(requestTimeoutMs));
             },
           },
         },

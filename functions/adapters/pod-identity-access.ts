@@ -6,7 +6,10 @@ import {
   type PodIdentityAssociationSummary,
 } from '@aws-sdk/client-eks';
 import type { TenantAccess } from '../core/ports.ts';
+import { sendOrUnavailable } from './aws-unavailable.ts';
 import { TENANT_TAG } from './s3-bucket-store.ts';
+
+const EKS = { name: 'EKS', dependency: 'eks', rules: { throttled: new Set(['ThrottlingException']) } };
 
 export type PodIdentityAccessOptions = {
   eks: EKSClient;
@@ -22,7 +25,9 @@ export type PodIdentityAccessOptions = {
  * operators, not a session tag. Without an association (after destroy) the pods get no credentials at all.
  */
 export function createPodIdentityAccess(options: PodIdentityAccessOptions): TenantAccess {
-  const { eks, clusterName, roleArn } = options;
+  const { clusterName, roleArn } = options;
+  // EKS not answering within the client's deadline is `dependency_unavailable` (503), like every AWS dependency.
+  const eks = { send: sendOrUnavailable(options.eks.send.bind(options.eks), EKS) };
 
   async function associations(namespace: string, serviceAccount: string): Promise<PodIdentityAssociationSummary[]> {
     const found: PodIdentityAssociationSummary[] = [];

@@ -42,13 +42,19 @@ export type OptionalBucketOperation =
 
 export type S3BucketStoreOptions = {
   client: S3Client;
+  /**
+   * The account that must own every tenant bucket (the control plane's own): sent as `ExpectedBucketOwner` on every
+   * call that takes it, so S3 refuses (403) a call that would touch a bucket of another account with the same name.
+   */
+  expectedBucketOwner: string;
   /** Region for the bucket's location constraint; default none, which S3 reads as us-east-1. */
   region?: string;
   /** KMS key for default encryption; default SSE-S3 (AES256). */
   kmsKeyId?: string;
   /**
-   * Local mode only: skip a call the server answers with `NotImplemented` (HTTP 501) and record it in
-   * `unsupportedOperations()`. Default false: every error propagates, as it must against AWS.
+   * For an S3-compatible store (locally, s3rver behind its front): skip a call the server answers with
+   * `NotImplemented` (HTTP 501) and record it in `unsupportedOperations()`. Default false: every error propagates, as
+   * it must against AWS; the Lambdas never set it.
    */
   tolerateUnsupported?: boolean;
 };
@@ -76,6 +82,7 @@ export function s3ClientConfigForEndpoint(endpoint: string, region = 'us-east-1'
 /** The tenant buckets in S3 (or, locally, s3rver). */
 export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStore {
   const client = { send: sendOrUnavailable(options.client.send.bind(options.client), S3) };
+  const owner = { ExpectedBucketOwner: options.expectedBucketOwner };
   const tolerate = options.tolerateUnsupported ?? false;
   const unsupported = new Set<OptionalBucketOperation>();
 
@@ -87,7 +94,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
       await call();
       return true;
     } catch (error) {
-      if (!tolerate || !isUnsupportedAnswer(operation, error)) throw error;
+      if (!tolerate || !isUnsupportedAnswer(error)) throw error;
       unsupported.add(operation);
       return false;
     }
@@ -95,7 +102,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
 
   async function bucketExists(name: string): Promise<boolean> {
     try {
-      await client.send(new HeadBucketCommand({ Bucket: name }));
+      await client.send(new HeadBucketCommand({ Bucket: name, ...owner }));
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -110,13 +117,21 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
       input.CreateBucketConfiguration = { LocationConstraint: options.region as BucketLocationConstraint };
     }
     try {
+      // CreateBucket takes no ExpectedBucketOwner: its own answer says whose the bucket is.
       await client.send(new CreateBucketCommand(input));
     } catch (error) {
-      // A retry after a crash between create and configure finds its own bucket.
+      // A retry after a crash between create and configure (or the SDK's retry of a lost answer) finds its own bucket.
       if (errorName(error) === 'BucketAlreadyOwnedByYou') return;
-      // The SDK's retry of a create whose answer was lost: S3-compatible stores (s3rver) say BucketAlreadyExists even
-      // to the owner. The bucket is ours if we can reach it; another account's bucket answers HeadBucket with 403.
-      if (errorName(error) === 'BucketAlreadyExists' && (await bucketExists(name))) return;
+      // Bucket names are global: this one belongs to another account, and the tenant-pod role's bucket ARN names no
+      // account, so adopting it would hand the tenant's checkpoints to a stranger's bucket.
+      if (errorName(error) === 'BucketAlreadyExists') {
+        throw new FlinkplaneError(
+          'bucket_name_taken',
+          `The bucket name ${name} is taken by another AWS account; choose another bucket prefix for the platform`,
+          { bucket: name },
+          { cause: error },
+        );
+      }
       throw error;
     }
   }
@@ -125,7 +140,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
     for (let start = 0; start < objects.length; start += DELETE_BATCH) {
       const batch = objects.slice(start, start + DELETE_BATCH);
       const result = await client.send(
-        new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: batch, Quiet: true } }),
+        new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: batch, Quiet: true }, ...owner }),
       );
       const failed = result.Errors ?? [];
       if (failed.length > 0) {
@@ -147,7 +162,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
       try {
         page = await listVersions(name, keyMarker, versionIdMarker);
       } catch (error) {
-        if (!tolerate || !isUnsupportedAnswer('ListObjectVersions', error)) throw error;
+        if (!tolerate || !isUnsupportedAnswer(error)) throw error;
         unsupported.add('ListObjectVersions');
         return false;
       }
@@ -170,6 +185,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
         MaxKeys: DELETE_BATCH,
         KeyMarker: keyMarker,
         VersionIdMarker: versionIdMarker,
+        ...owner,
       }),
     );
   }
@@ -182,7 +198,9 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
   async function deleteAllObjects(name: string): Promise<void> {
     let marker: string | undefined;
     do {
-      const page = await client.send(new ListObjectsCommand({ Bucket: name, MaxKeys: DELETE_BATCH, Marker: marker }));
+      const page = await client.send(
+        new ListObjectsCommand({ Bucket: name, MaxKeys: DELETE_BATCH, Marker: marker, ...owner }),
+      );
       const keys = (page.Contents ?? []).map((entry) => entry.Key).filter((key) => key !== undefined);
       await deleteBatch(
         name,
@@ -208,6 +226,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
         client.send(
           new PutBucketEncryptionCommand({
             Bucket: name,
+            ...owner,
             ServerSideEncryptionConfiguration: {
               Rules: [{ ApplyServerSideEncryptionByDefault: encryption, BucketKeyEnabled: !!options.kmsKeyId }],
             },
@@ -218,6 +237,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
         client.send(
           new PutPublicAccessBlockCommand({
             Bucket: name,
+            ...owner,
             PublicAccessBlockConfiguration: {
               BlockPublicAcls: true,
               IgnorePublicAcls: true,
@@ -228,12 +248,19 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
         ),
       );
       await optional('PutBucketVersioning', () =>
-        client.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } })),
+        client.send(
+          new PutBucketVersioningCommand({
+            Bucket: name,
+            VersioningConfiguration: { Status: 'Enabled' },
+            ...owner,
+          }),
+        ),
       );
       await optional('PutBucketTagging', () =>
         client.send(
           new PutBucketTaggingCommand({
             Bucket: name,
+            ...owner,
             Tagging: {
               TagSet: [
                 { Key: TENANT_TAG, Value: tenant },
@@ -249,7 +276,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
       if (!(await bucketExists(name))) return;
       if (!(await deleteAllVersions(name))) await deleteAllObjects(name);
       try {
-        await client.send(new DeleteBucketCommand({ Bucket: name }));
+        await client.send(new DeleteBucketCommand({ Bucket: name, ...owner }));
       } catch (error) {
         if (errorName(error) !== 'NoSuchBucket') throw error;
       }
@@ -273,17 +300,7 @@ function isNotFound(error: unknown): boolean {
   return name === 'NotFound' || name === 'NoSuchBucket' || httpStatus(error) === 404;
 }
 
-/**
- * Whether an answer means the server lacks the operation rather than that the call failed. `NotImplemented` (501) is
- * the S3 way; s3rver 3.7 also routes two subresources it does not know to other handlers: `GET ?versions` answers
- * `MethodNotAllowed` (405) and `PUT ?versioning` reaches CreateBucket and answers `BucketAlreadyExists` (409), an
- * answer AWS never gives to PutBucketVersioning.
- */
-function isUnsupportedAnswer(operation: OptionalBucketOperation, error: unknown): boolean {
-  const name = errorName(error);
-  const status = httpStatus(error);
-  if (name === 'NotImplemented' || status === 501) return true;
-  if (operation === 'ListObjectVersions') return name === 'MethodNotAllowed' || status === 405;
-  if (operation === 'PutBucketVersioning') return name === 'BucketAlreadyExists';
-  return false;
+/** Whether an answer means the server lacks the operation (S3's `NotImplemented`, 501) rather than that it failed. */
+function isUnsupportedAnswer(error: unknown): boolean {
+  return errorName(error) === 'NotImplemented' || httpStatus(error) === 501;
 }

@@ -50,6 +50,8 @@ export type ZooKeeperNamespacesOptions = {
   sessionTimeoutMs?: number;
   /** How long the first connection may take before calls fail with `dependency_unavailable`; default 10 000 ms. */
   connectTimeoutMs?: number;
+  /** How long one request may wait for its answer (a reconnect included); default one session timeout. */
+  requestTimeoutMs?: number;
 };
 
 export type ClosableZooKeeperNamespaces = ZooKeeperNamespaces & {
@@ -72,6 +74,7 @@ export function digestId(identity: ZooKeeperIdentity): string {
 export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): ClosableZooKeeperNamespaces {
   const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? sessionTimeout;
   const adminId = digestId(options.adminIdentity);
   const adminAuth = Buffer.from(`${options.adminIdentity.user}:${options.adminIdentity.password}`, 'utf8');
   let connecting: Promise<ZkClient> | undefined;
@@ -112,8 +115,8 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
   }
 
   /**
-   * Runs one request. The client queues requests while it reconnects, so a request gets a deadline of one session
-   * timeout: after that the session is gone anyway, and a caller should get a coded error rather than wait for the
+   * Runs one request. The client queues requests while it reconnects, and a server that accepts and never answers
+   * would hold one for ever, so every request has a deadline: a caller gets a coded error rather than wait for the
    * Lambda timeout.
    */
   async function call<T>(operation: (client: ZkClient, callback: Callback<T>) => void): Promise<T> {
@@ -125,11 +128,11 @@ export function createZooKeeperNamespaces(options: ZooKeeperNamespacesOptions): 
         reject(
           new FlinkplaneError(
             'dependency_unavailable',
-            `ZooKeeper at ${options.connectString} did not answer within ${sessionTimeout} ms`,
-            { connectString: options.connectString, timeoutMs: sessionTimeout },
+            `ZooKeeper at ${options.connectString} did not answer within ${requestTimeoutMs} ms`,
+            { connectString: options.connectString, timeoutMs: requestTimeoutMs },
           ),
         );
-      }, sessionTimeout);
+      }, requestTimeoutMs);
       const send = () => {
         if (timedOut) return;
         operation(client, (error, result) => {

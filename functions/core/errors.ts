@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'tenant_not_found',
   'cluster_not_found',
   'tenant_exists',
+  'bucket_name_taken',
   'conflict',
   'method_not_allowed',
   'payload_too_large',

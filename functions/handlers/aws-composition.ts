@@ -2,14 +2,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { KubeConfig } from '@kubernetes/client-node';
-import * as z from 'zod';
 import { createManifestRenderer } from '../../cluster-templates/manifest-renderer.ts';
+import { awsClientTimeouts, dependencyDeadlines } from '../adapters/deadlines.ts';
 import { createDynamoDbClusterStore } from '../adapters/dynamodb-cluster-store.ts';
 import { createEksConnection } from '../adapters/eks-connection.ts';
-import { createHmacSecretSource } from '../adapters/hmac-secret-source.ts';
+import { createHmacSecretSource, readPlatformSecret } from '../adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../adapters/kubernetes-applier.ts';
 import { createPodIdentityAccess } from '../adapters/pod-identity-access.ts';
 import { createS3BucketStore } from '../adapters/s3-bucket-store.ts';
@@ -23,30 +23,19 @@ import { ControlPlane } from '../core/control-plane.ts';
 import type { ZooKeeperIdentity, ZooKeeperNamespaces } from '../core/ports.ts';
 import { parseLambdaEnvironment } from './environment.ts';
 
-/** The platform key secret: the HMAC key for tenant ZooKeeper identities and the control plane's ZooKeeper digest. */
-const PlatformSecretSchema = z.object({
-  platformKey: z.string().min(32),
-  zookeeperAdmin: z.object({ user: z.string().min(1), password: z.string().min(16) }),
-});
-
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'flinkplane' });
 export const environment = parseLambdaEnvironment();
 
 const region = environment.AWS_REGION;
 const credentials = defaultProvider();
-// A silent connection must fail within a request, not hang until the Lambda times out.
-const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+// Every outbound call has a deadline that fits inside this function's own timeout, so a dependency that accepts and
+// never answers is a 503 (and a released lease), not a Lambda timeout.
+const deadlines = dependencyDeadlines(environment.LAMBDA_TIMEOUT_SECONDS * 1000);
 // Each command class resolves its middleware stack once per client rather than on every call (about 15% less CPU per
 // call); the clients are never given per-call middleware, which is what the cache would not see.
-const clientConfig = { region, requestHandler, cacheMiddleware: true };
+const clientConfig = { region, ...awsClientTimeouts(deadlines), cacheMiddleware: true };
 const dynamo = new DynamoDBClient(clientConfig);
-const s3Compatible = environment.S3_COMPATIBLE_STORE === 'true';
-const s3 = new S3Client({
-  ...clientConfig,
-  ...(s3Compatible
-    ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-    : {}),
-});
+const s3 = new S3Client(clientConfig);
 const eks = new EKSClient(clientConfig);
 const secretsManager = new SecretsManagerClient(clientConfig);
 
@@ -62,10 +51,7 @@ export function awsControlPlane(): Promise<ControlPlane> {
 }
 
 async function build(): Promise<ControlPlane> {
-  const secret = await secretsManager.send(
-    new GetSecretValueCommand({ SecretId: environment.PLATFORM_KEY_SECRET_ARN }),
-  );
-  const platformSecret = PlatformSecretSchema.parse(JSON.parse(secret.SecretString ?? '{}'));
+  const platformSecret = await readPlatformSecret(secretsManager, environment.PLATFORM_KEY_SECRET_ARN);
   const connection = createEksConnection({ clusterName: environment.EKS_CLUSTER_NAME, region, eks, credentials });
   let cachedConfig: { token: string; config: KubeConfig } | undefined;
   const eksKubeConfig = async (): Promise<KubeConfig> => {
@@ -86,15 +72,20 @@ async function build(): Promise<ControlPlane> {
   return new ControlPlane({
     platform: environment.platform,
     store: createDynamoDbClusterStore({ client: dynamo, tableName: environment.CLUSTER_TABLE }),
-    buckets: createS3BucketStore({ client: s3, region, tolerateUnsupported: s3Compatible }),
+    buckets: createS3BucketStore({ client: s3, region, expectedBucketOwner: environment.accountId }),
     zookeeper: environment.ZOOKEEPER_CONNECT
-      ? createZooKeeperNamespaces({ connectString: environment.ZOOKEEPER_CONNECT, adminIdentity })
+      ? createZooKeeperNamespaces({
+          connectString: environment.ZOOKEEPER_CONNECT,
+          adminIdentity,
+          ...deadlines.zookeeper,
+        })
       : tunnelledZooKeeperNamespaces(
           createZooKeeperTunnel({
             kubeConfig: eksKubeConfig,
             namespace: environment.platform.zookeeperNamespace,
             podLabelSelector: 'app.kubernetes.io/name=zookeeper',
             port: 2181,
+            ...deadlines.tunnel,
             onError: (error) => logger.warn('ZooKeeper tunnel: a forward failed', { error }),
           }),
           adminIdentity,
@@ -107,6 +98,7 @@ async function build(): Promise<ControlPlane> {
     secrets: createHmacSecretSource(platformSecret.platformKey),
     kubernetes: createKubernetesApplier({
       kubeConfig: eksKubeConfig,
+      ...deadlines.kubernetes,
       onUnauthorized: () => connection.invalidateToken(),
     }),
     render: createManifestRenderer({ controlPlaneAclId: digestId(adminIdentity) }),
@@ -119,7 +111,7 @@ function tunnelledZooKeeperNamespaces(tunnel: ZooKeeperTunnel, adminIdentity: Zo
   let namespaces: Promise<ClosableZooKeeperNamespaces> | undefined;
   const open = () => {
     namespaces ??= tunnel.connectString().then(
-      (connectString) => createZooKeeperNamespaces({ connectString, adminIdentity }),
+      (connectString) => createZooKeeperNamespaces({ connectString, adminIdentity, ...deadlines.zookeeper }),
       (error: unknown) => {
         namespaces = undefined;
         throw error;

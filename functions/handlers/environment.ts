@@ -17,14 +17,16 @@ const EnvironmentSchema = z.object({
   AUTH_OPERATOR_CLAIM: z.string().default('cognito:groups'),
   AUTH_OPERATOR_VALUE: z.string().default('flinkplane-operators'),
   /**
-   * `true` for an S3-compatible object store (MinIO, s3rver) reached through `AWS_ENDPOINT_URL_S3`: path-style
-   * addressing, and bucket settings the store does not implement are skipped and reported instead of failing.
+   * The function's own timeout, set by the stack from the very figure it gives Lambda: every outbound call's deadline
+   * is derived from it (`dependencyDeadlines`). Default 30, the house function's timeout.
    */
-  S3_COMPATIBLE_STORE: z.enum(['true', 'false']).default('false'),
+  LAMBDA_TIMEOUT_SECONDS: z.coerce.number().int().min(3).max(900).default(30),
 });
 
 export interface LambdaEnvironment extends Omit<z.infer<typeof EnvironmentSchema>, 'PLATFORM_SETTINGS'> {
   readonly platform: PlatformSettings;
+  /** The control plane's AWS account, the one in `TENANT_ROLE_ARN`: it must own every tenant bucket. */
+  readonly accountId: string;
 }
 
 /** Parses the Lambda environment once at cold start and fails loudly, naming each missing or invalid variable. */
@@ -45,6 +47,9 @@ export function parseLambdaEnvironment(env: NodeJS.ProcessEnv = process.env): La
     const problems = platform.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid Lambda environment: PLATFORM_SETTINGS: ${problems}`);
   }
+  // The tenant-pod role is the stack's own, so its ARN names the account the buckets are created in.
+  const accountId = /^arn:[^:]+:iam::(\d{12}):/.exec(parsed.data.TENANT_ROLE_ARN)?.[1];
+  if (!accountId) throw new Error('Invalid Lambda environment: TENANT_ROLE_ARN names no 12-digit account id');
   const { PLATFORM_SETTINGS: _ignored, ...rest } = parsed.data;
-  return { ...rest, platform: platform.data };
+  return { ...rest, platform: platform.data, accountId };
 }

@@ -13,6 +13,7 @@ export const HTTP_STATUS_BY_CODE = {
   cluster_not_found: 404,
   method_not_allowed: 405,
   tenant_exists: 409,
+  bucket_name_taken: 409,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -14,7 +14,7 @@ export interface FlinkplaneFunctionProps {
   /** `POWERTOOLS_SERVICE_NAME`: the `service` of every log line and trace. */
   readonly serviceName: string;
   readonly description?: string;
-  /** Variables added to the house ones (`POWERTOOLS_SERVICE_NAME`, `LOG_LEVEL`). */
+  /** Variables added to the house ones (`POWERTOOLS_SERVICE_NAME`, `LOG_LEVEL`, `LAMBDA_TIMEOUT_SECONDS`). */
   readonly environment?: Record<string, string>;
   /**
    * The execution role; a shared one when several functions do the same work.
@@ -54,6 +54,7 @@ export class FlinkplaneFunction extends Construct {
       props.role ?? new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
 
     const name = handlerNameOf(props.entry);
+    const timeout = props.timeout ?? Duration.seconds(30);
     const outDir = join(tmpdir(), 'flinkplane-lambda', name);
     // Synth runs the project's bundler; stacks that skip bundling (tests, `cdk ls`) get a stub that never deploys.
     const code = Stack.of(this).bundlingRequired
@@ -72,7 +73,7 @@ export class FlinkplaneFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(30),
+      timeout,
       description: props.description,
       role: this.role,
       logGroup: this.logGroup,
@@ -80,6 +81,8 @@ export class FlinkplaneFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         LOG_LEVEL: props.logLevel ?? 'INFO',
+        // The handler derives every outbound call's deadline from its own timeout (functions/adapters/deadlines.ts).
+        LAMBDA_TIMEOUT_SECONDS: String(timeout.toSeconds()),
         // No --enable-source-maps: it costs ~40 ms of CPU at every cold start; the maps ship for reading stacks offline.
         ...props.environment,
       },

@@ -1,7 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsCommand,
@@ -10,8 +13,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3BucketStore, s3ClientConfigForEndpoint } from '../../functions/adapters/s3-bucket-store.ts';
-import { S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../local/s3-server.ts';
+import { HTTP_STATUS_BY_CODE } from '../../functions/http/errors.ts';
+import { S3RVER_ACCOUNT_ID, S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../local/s3-server.ts';
 
+const ACCOUNT = S3RVER_ACCOUNT_ID;
 let s3: S3Server;
 let directory: string;
 let bucketCount = 0;
@@ -82,7 +87,7 @@ describe('s3ClientConfigForEndpoint', () => {
 
 describe('ensureBucket on s3rver (tolerating what it does not implement)', () => {
   it('creates the bucket and reports the four settings s3rver does not implement', async () => {
-    const store = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
+    const store = createS3BucketStore({ client: s3.client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
     const bucket = freshBucket();
     expect(await store.bucketExists(bucket)).toBe(false);
     await store.ensureBucket(bucket, 'acme');
@@ -98,7 +103,7 @@ describe('ensureBucket on s3rver (tolerating what it does not implement)', () =>
 
   it('sends SSE-S3 encryption, a full public access block, versioning and the tenant tags', async () => {
     const { client, sent } = recordingClient();
-    const store = createS3BucketStore({ client, tolerateUnsupported: true });
+    const store = createS3BucketStore({ client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
     const bucket = freshBucket();
     await store.ensureBucket(bucket, 'acme');
     client.destroy();
@@ -135,7 +140,12 @@ describe('ensureBucket on s3rver (tolerating what it does not implement)', () =>
 
   it('sends SSE-KMS with a bucket key when a KMS key is given', async () => {
     const { client, sent } = recordingClient();
-    const store = createS3BucketStore({ client, tolerateUnsupported: true, kmsKeyId: 'alias/flinkplane' });
+    const store = createS3BucketStore({
+      client,
+      expectedBucketOwner: ACCOUNT,
+      tolerateUnsupported: true,
+      kmsKeyId: 'alias/flinkplane',
+    });
     await store.ensureBucket(freshBucket(), 'acme');
     client.destroy();
     expect(sent.find((entry) => entry.command === 'PutBucketEncryptionCommand')?.input).toMatchObject({
@@ -151,7 +161,7 @@ describe('ensureBucket on s3rver (tolerating what it does not implement)', () =>
   });
 
   it('keeps the objects when the bucket is ensured again', async () => {
-    const store = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
+    const store = createS3BucketStore({ client: s3.client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
     const bucket = freshBucket();
     await store.ensureBucket(bucket, 'acme');
     await putObjects(bucket, ['acme-ha0/checkpoints/chk-1/_metadata', 'savepoints/sp-1/_metadata']);
@@ -167,7 +177,7 @@ describe('ensureBucket on s3rver (tolerating what it does not implement)', () =>
 
 describe('ensureBucket as against AWS (tolerateUnsupported false)', () => {
   it('fails on the first call s3rver does not implement', async () => {
-    const store = createS3BucketStore({ client: s3.client });
+    const store = createS3BucketStore({ client: s3.client, expectedBucketOwner: ACCOUNT });
     const bucket = freshBucket();
     await expect(store.ensureBucket(bucket, 'acme')).rejects.toMatchObject({
       name: 'NotImplemented',
@@ -177,20 +187,86 @@ describe('ensureBucket as against AWS (tolerateUnsupported false)', () => {
   });
 
   it('fails to purge a bucket when the server cannot list object versions', async () => {
-    const tolerant = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
+    const tolerant = createS3BucketStore({
+      client: s3.client,
+      expectedBucketOwner: ACCOUNT,
+      tolerateUnsupported: true,
+    });
     const bucket = freshBucket();
     await tolerant.ensureBucket(bucket, 'acme');
     await putObjects(bucket, ['a']);
-    const strict = createS3BucketStore({ client: s3.client });
-    await expect(strict.deleteBucket(bucket)).rejects.toMatchObject({ name: 'MethodNotAllowed' });
+    const strict = createS3BucketStore({ client: s3.client, expectedBucketOwner: ACCOUNT });
+    await expect(strict.deleteBucket(bucket)).rejects.toMatchObject({ name: 'NotImplemented' });
     expect(await listKeys(bucket)).toEqual(['a']);
+  });
+});
+
+describe('bucket ownership', () => {
+  it('sends ExpectedBucketOwner on every call that takes it, from create to purge', async () => {
+    const { client, sent } = recordingClient();
+    const store = createS3BucketStore({ client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
+    const bucket = freshBucket();
+    await store.ensureBucket(bucket, 'acme');
+    await putObjects(bucket, ['acme-ha0/ha/a', 'savepoints/b']);
+    await store.ensureBucket(bucket, 'acme');
+    await store.deleteBucket(bucket);
+    client.destroy();
+    const commands = new Set(sent.map((entry) => entry.command));
+    for (const command of ['HeadBucketCommand', 'DeleteObjectsCommand', 'DeleteBucketCommand', 'ListObjectsCommand']) {
+      expect(commands, command).toContain(command);
+    }
+    // CreateBucket has no such parameter: its own answer (BucketAlreadyOwnedByYou or BucketAlreadyExists) says whose.
+    const unowned = sent.filter(
+      (entry) => entry.command !== 'CreateBucketCommand' && entry.input.ExpectedBucketOwner !== ACCOUNT,
+    );
+    expect(unowned.map((entry) => entry.command)).toEqual([]);
+  });
+
+  it('refuses a bucket name another account owns with bucket_name_taken (409) and sends nothing after the create', async () => {
+    // S3's answer to a CreateBucket of a name another account holds, from a server that gives only that answer.
+    const requests: string[] = [];
+    const taken = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      request.resume();
+      response.writeHead(409, { 'content-type': 'application/xml' });
+      response.end(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>BucketAlreadyExists</Code><Message>The requested bucket name is not available.</Message></Error>',
+      );
+    });
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(taken.address() as AddressInfo).port}`;
+    const client = new S3Client({ ...s3ClientConfigForEndpoint(endpoint), credentials: S3RVER_CREDENTIALS });
+    try {
+      const store = createS3BucketStore({ client, expectedBucketOwner: ACCOUNT });
+      const error = await store.ensureBucket('someone-elses-bucket', 'acme').catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'bucket_name_taken', details: { bucket: 'someone-elses-bucket' } });
+      expect(HTTP_STATUS_BY_CODE[(error as { code: 'bucket_name_taken' }).code]).toBe(409);
+      expect(requests).toEqual(['PUT /someone-elses-bucket/']);
+    } finally {
+      client.destroy();
+      taken.closeAllConnections();
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+
+  it('finds its own bucket again: the local front answers a second create BucketAlreadyOwnedByYou', async () => {
+    const { client, sent } = recordingClient();
+    const store = createS3BucketStore({ client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
+    const bucket = freshBucket();
+    await store.ensureBucket(bucket, 'acme');
+    const again = await client
+      .send(new CreateBucketCommand({ Bucket: bucket }))
+      .catch((error: unknown) => (error as Error).name);
+    client.destroy();
+    expect(again).toBe('BucketAlreadyOwnedByYou');
+    expect(sent.filter((entry) => entry.command === 'CreateBucketCommand')).toHaveLength(2);
   });
 });
 
 describe('deleteBucket', () => {
   it('deletes more than one batch of objects and then the bucket', async () => {
     const { client, sent } = recordingClient();
-    const store = createS3BucketStore({ client, tolerateUnsupported: true });
+    const store = createS3BucketStore({ client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
     const bucket = freshBucket();
     await store.ensureBucket(bucket, 'acme');
     const keys = Array.from({ length: 1003 }, (_, index) => `acme-ha0/ha/object-${String(index).padStart(4, '0')}`);
@@ -204,7 +280,7 @@ describe('deleteBucket', () => {
   });
 
   it('does nothing for a bucket that does not exist', async () => {
-    const store = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
+    const store = createS3BucketStore({ client: s3.client, expectedBucketOwner: ACCOUNT, tolerateUnsupported: true });
     await expect(store.deleteBucket('never-created-bucket')).resolves.toBeUndefined();
   });
 });

@@ -293,6 +293,7 @@ describe('control-plane functions', () => {
         'AUTH_TENANT_CLAIM',
         'CLUSTER_TABLE',
         'EKS_CLUSTER_NAME',
+        'LAMBDA_TIMEOUT_SECONDS',
         'LOG_LEVEL',
         'PLATFORM_KEY_SECRET_ARN',
         'PLATFORM_SETTINGS',
@@ -308,6 +309,8 @@ describe('control-plane functions', () => {
         // The in-cluster ensemble is reached through a port-forward tunnel, not dialled.
         ZOOKEEPER_CONNECT: '',
         LOG_LEVEL: 'INFO',
+        // The deadlines of every outbound call are derived from the function's own timeout.
+        LAMBDA_TIMEOUT_SECONDS: String(fn.Properties.Timeout),
       });
       // Tokens become placeholders; what remains must satisfy the core's own schema.
       const json = flat(variables.PLATFORM_SETTINGS).replace(/<[^>]+>/g, 'token');

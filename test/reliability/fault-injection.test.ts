@@ -105,6 +105,8 @@ describe(`operations under injected faults: Kubernetes stand-in, and TCP faults 
   const logged: { message: string; code?: unknown; error?: unknown }[] = [];
   const tenants = Array.from({ length: TENANT_COUNT }, (_, index) => `fault-${String.fromCharCode(97 + index)}`);
   const tokens = new Map<string, string>();
+  /** How long each silent dependency's deploy took to be answered 503, for the suite's log. */
+  const measured = new Map<string, number>();
 
   beforeAll(async () => {
     env = await startProxiedControlPlane({
@@ -117,6 +119,9 @@ describe(`operations under injected faults: Kubernetes stand-in, and TCP faults 
   }, 120_000);
 
   afterAll(async () => {
+    if (measured.size > 0) {
+      console.info(`silent peers answered 503 after (ms): ${JSON.stringify(Object.fromEntries(measured))}`);
+    }
     await env?.stop();
   });
 
@@ -208,8 +213,8 @@ describe(`operations under injected faults: Kubernetes stand-in, and TCP faults 
     const faulted = kubeLog.filter((entry) => entry.fault !== undefined).length / kubeLog.length;
     expect(faulted, `share of faulted Kubernetes calls (seed ${SEED})`).toBeGreaterThan(0.2);
     expect(faulted, `share of faulted Kubernetes calls (seed ${SEED})`).toBeLessThan(0.4);
-    for (const [name, proxy] of Object.entries(env.proxies)) {
-      const stats = proxy.stats();
+    for (const name of ['dynamo', 's3', 'zookeeper'] as const) {
+      const stats = env.proxies[name].stats();
       expect(stats.delayedChunks, `${name} proxy delays ${JSON.stringify(stats)}`).toBeGreaterThan(0);
       expect(stats.resets + stats.dropped, `${name} proxy faults ${JSON.stringify(stats)}`).toBeGreaterThan(0);
     }
@@ -343,6 +348,90 @@ describe(`operations under injected faults: Kubernetes stand-in, and TCP faults 
     60_000,
   );
 
+  /** The step each silent dependency's deploy fails in: the steps before it completed, none after it ran. */
+  const SILENT_STEP = { dynamo: 'authenticate', s3: 'bucket', zookeeper: 'zookeeper', kube: 'kubernetes' } as const;
+
+  it.each([
+    ['DynamoDB', 'dynamo'],
+    ['S3', 's3'],
+    ['ZooKeeper', 'zookeeper'],
+    ['the Kubernetes API', 'kube'],
+  ] as const)(
+    'answers a deploy 503 dependency_unavailable while %s accepts connections and never answers, releases the lease, applies nothing after the silent step, and the reconciler re-drives the deploy once it answers',
+    async (_, proxy) => {
+      const tenant = `mute-${proxy}`;
+      const token = await env.registerTenant(tenant);
+      const names = tenantNames(tenant, env.platform);
+      const path = `/v1/tenants/${tenant}/flink-cluster`;
+      const label = `${tenant} after the silence`;
+      const started = Date.now();
+      const step = SILENT_STEP[proxy];
+      env.proxies[proxy].setFaults({ silent: true });
+      try {
+        const refused = await env.request('PUT', path, { token, body: {} });
+        const elapsedMs = Date.now() - started;
+        const during = `${tenant}: answered after ${elapsedMs} ms (budget ${env.deadlines.budgetMs} ms per dependency)`;
+        measured.set(proxy, elapsedMs);
+        expect(documentedError(refused, during), during).toBe('503 dependency_unavailable');
+        expect(env.proxies[proxy].stats().silenced, `${during}: the peer swallowed the request`).toBeGreaterThan(0);
+
+        // While the peer is still silent: the lease is released and nothing after the failed step exists.
+        const table = await scanClusterTable(env.direct.dynamo.client, CLUSTER_TABLE_NAME);
+        const record = table.clusters.get(tenant)?.value;
+        if (step === 'authenticate') {
+          expect(record, `${during}: no intent was written`).toBeUndefined();
+        } else {
+          expect(record?.state, during).toBe('DEPLOYING');
+          expect(record?.lastError?.code, during).toBe('dependency_unavailable');
+          expect(record?.lastError?.message, during).toContain(`after step "${stepBefore(step)}"`);
+          expect(Date.parse(record!.operation!.leaseUntil), `${during}: lease released`).toBeLessThanOrEqual(
+            Date.now(),
+          );
+        }
+        const reached = (later: string) => STEPS.indexOf(later) < STEPS.indexOf(step);
+        expect(await chrootExists(names.zookeeperChroot), `${during}: chroot`).toBe(reached('zookeeper'));
+        expect(
+          env.access.grants().some((grant) => grant.tenant === tenant),
+          `${during}: access`,
+        ).toBe(reached('access'));
+        expect(storedNamespaceObjects(env.direct.kube, names.namespace).size, `${during}: objects`).toBe(0);
+      } finally {
+        env.proxies[proxy].clearFaults();
+      }
+      if (step === 'authenticate') {
+        // Nothing was accepted, so nothing is re-driven: the client's own retry is accepted.
+        let retried = await env.request('PUT', path, { token, body: {} });
+        for (let attempt = 0; retried.status === 503 && attempt < 20; attempt += 1) {
+          await sleep(250);
+          retried = await env.request('PUT', path, { token, body: {} });
+        }
+        expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+      }
+      // The reconciler alone finishes the deploy once the peer answers: RUNNING with the full set of objects.
+      for (let sweep = 0; ; sweep += 1) {
+        const current = (await scanClusterTable(env.direct.dynamo.client, CLUSTER_TABLE_NAME)).clusters.get(tenant);
+        if (current?.value.state === 'RUNNING' && !current.value.operation) break;
+        if (sweep > 200) throw new Error(`${label}: not re-driven: ${JSON.stringify(current?.value)}`);
+        await env.plane.reconcile().catch(() => undefined);
+        await sleep(100);
+      }
+      const final = (await scanClusterTable(env.direct.dynamo.client, CLUSTER_TABLE_NAME)).clusters.get(tenant)!.value;
+      const expected = expectedTenantObjects({
+        tenant,
+        spec: final.spec,
+        platform: env.platform,
+        haEpoch: final.haEpoch,
+        identity: env.secrets.zookeeperIdentity(tenant),
+        state: 'RUNNING',
+      });
+      const stored = storedNamespaceObjects(env.direct.kube, names.namespace);
+      expect([...stored.keys()].sort(), label).toEqual([...expected.keys()].sort());
+      expect(final.lastError, label).toBeUndefined();
+      await expectChroot(names.zookeeperChroot, tenant);
+    },
+    90_000,
+  );
+
   it('answers 201 with a working token when the tenant write landed but its response was lost', async () => {
     const lost = loseNextResponse(env, 'PutItemCommand');
     try {
@@ -382,6 +471,18 @@ describe(`operations under injected faults: Kubernetes stand-in, and TCP faults 
     return validation.spec;
   }
 
+  async function chrootExists(chroot: string): Promise<boolean> {
+    const client = await connectDirect(env.direct.zookeeper, env.zookeeperAdmin);
+    try {
+      await client.getACL(chroot);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.destroy();
+    }
+  }
+
   /** The chroot exists with the tenant's and the control plane's digest ACL, read straight from ZooKeeper. */
   async function expectChroot(chroot: string, tenant: string) {
     const client = await connectDirect(env.direct.zookeeper, env.zookeeperAdmin);
@@ -417,6 +518,13 @@ function loseNextResponse(env: ProxiedControlPlane, command: string) {
     { step: 'deserialize', name },
   );
   return { fired: () => !armed, remove: () => env.clients.dynamo.middlewareStack.remove(name) };
+}
+
+/** The deploy's steps in order, as the control plane records them; `authenticate` comes before any intent. */
+const STEPS = ['authenticate', 'intent', 'bucket', 'zookeeper', 'access', 'kubernetes'];
+
+function stepBefore(step: string): string {
+  return STEPS[STEPS.indexOf(step) - 1]!;
 }
 
 function finalState(history: readonly Accepted[]): 'RUNNING' | 'DESTROYED' {

@@ -13,6 +13,12 @@ export interface TcpFaults {
   readonly resetRate?: number;
   /** Chunks a connection passes untouched before resets may hit it, so a handshake can complete. @default 0 */
   readonly resetAfterChunks?: number;
+  /**
+   * A silent peer: connections are accepted and kept open, and nothing sent either way arrives, so every request
+   * waits for an answer that never comes (no refusal, no reset). Connections that lost data while silent are reset
+   * when the silence ends, as a peer that came back would reset them. @default false
+   */
+  readonly silent?: boolean;
 }
 
 export interface TcpFaultStats {
@@ -21,6 +27,8 @@ export interface TcpFaultStats {
   readonly delayedChunks: number;
   readonly resets: number;
   readonly chunks: number;
+  /** Chunks swallowed by silence. */
+  readonly silenced: number;
 }
 
 export interface FaultingTcpProxy {
@@ -56,14 +64,32 @@ export async function startFaultingTcpProxy(options: {
   let faults: TcpFaults = options.faults ?? {};
   const random = seededRandom(options.seed);
   let connectionCount = 0;
-  const counters = { connections: 0, dropped: 0, delayedChunks: 0, resets: 0, chunks: 0 };
+  const counters = { connections: 0, dropped: 0, delayedChunks: 0, resets: 0, chunks: 0, silenced: 0 };
   const open = new Set<Socket>();
+  /** Connections that lost data to silence: their streams are broken, so they are reset when it ends. */
+  const broken = new Set<Socket>();
+  const setFaults = (next: TcpFaults) => {
+    if (faults.silent && !next.silent) {
+      for (const socket of broken) socket.resetAndDestroy();
+      broken.clear();
+    }
+    faults = next;
+  };
 
   const server: Server = createServer({ noDelay: true }, (client) => {
     counters.connections += 1;
     // Each connection draws from its own generator, so one connection's traffic does not shift another's faults.
     const draw = random.fork(connectionCount++);
     track(client);
+    if (faults.silent) {
+      broken.add(client);
+      client.on('data', () => {
+        counters.silenced += 1;
+      });
+      client.on('error', () => client.destroy());
+      client.on('close', () => broken.delete(client));
+      return;
+    }
     if (draw.chance(faults.dropRate ?? 0)) {
       counters.dropped += 1;
       client.resetAndDestroy();
@@ -80,6 +106,11 @@ export async function startFaultingTcpProxy(options: {
     const forward = (from: Socket, to: Socket) => {
       from.on('data', (chunk: Buffer) => {
         counters.chunks += 1;
+        if (faults.silent) {
+          counters.silenced += 1;
+          broken.add(client);
+          return;
+        }
         passed += 1;
         if (passed > (faults.resetAfterChunks ?? 0) && draw.chance(faults.resetRate ?? 0)) {
           resetBoth();
@@ -111,7 +142,10 @@ export async function startFaultingTcpProxy(options: {
     };
     client.on('error', closeBoth);
     upstream.on('error', closeBoth);
-    client.on('close', () => upstream.destroy());
+    client.on('close', () => {
+      broken.delete(client);
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
   });
 
@@ -138,12 +172,39 @@ export async function startFaultingTcpProxy(options: {
       for (const rate of [next.dropRate, next.delayRate, next.resetRate]) {
         if (rate !== undefined && (rate < 0 || rate > 1)) throw new Error('fault rates must be within 0..1');
       }
-      faults = next;
+      setFaults(next);
     },
-    clearFaults: () => {
-      faults = {};
-    },
+    clearFaults: () => setFaults({}),
     stats: () => ({ ...counters }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of open) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/**
+ * A peer that accepts TCP connections on loopback and never answers: no byte back, no close, no reset. For a client
+ * that must give up on its own deadline.
+ */
+export async function startSilentPeer(): Promise<{
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}> {
+  const open = new Set<Socket>();
+  const server = createServer((socket) => {
+    open.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => open.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of open) socket.destroy();

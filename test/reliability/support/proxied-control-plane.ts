@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { KubeConfig } from '@kubernetes/client-node';
 import { renderManifestStages } from '../../../cluster-templates/manifest-renderer.ts';
+import {
+  awsClientTimeouts,
+  type DependencyDeadlines,
+  dependencyDeadlines,
+} from '../../../functions/adapters/deadlines.ts';
 import { createDynamoDbClusterStore, ensureClusterTable } from '../../../functions/adapters/dynamodb-cluster-store.ts';
 import { createHmacSecretSource } from '../../../functions/adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../../../functions/adapters/kubernetes-applier.ts';
@@ -25,15 +31,16 @@ import { createHttpServer } from '../../../local/http-server.ts';
 import { type KubeStandin, startKubeStandin } from '../../../local/kube-standin/server.ts';
 import { CLUSTER_TABLE_NAME, derive } from '../../../local/local-control-plane.ts';
 import { createLocalTenantAccess, type LocalGrant } from '../../../local/local-tenant-access.ts';
-import { S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../../local/s3-server.ts';
+import { S3RVER_ACCOUNT_ID, S3RVER_CREDENTIALS, type S3Server, startS3 } from '../../../local/s3-server.ts';
 import { startZooKeeperServer, type ZooKeeperServer } from '../../../local/zookeeper-server.ts';
 import { type ApiResponse, createApiClient, type RequestOptions } from './api-client.ts';
 import { type FaultingTcpProxy, startFaultingTcpProxy } from './faulting-tcp-proxy.ts';
 
 /**
- * The control plane wired as `startLocalControlPlane` wires it, but with DynamoDB (dynalite), S3 (s3rver) and
- * ZooKeeper reached through faulting TCP proxies, and an HTTP server in front of the router. Kubernetes is the
- * in-process stand-in, which injects its own faults.
+ * The control plane wired as `startLocalControlPlane` wires it, but with DynamoDB (dynalite), S3 (s3rver), ZooKeeper
+ * and the Kubernetes stand-in reached through faulting TCP proxies, and an HTTP server in front of the router. The
+ * stand-in also injects faults of its own into its answers. Every client has the deadlines a Lambda with
+ * `timeoutMs` would give it.
  */
 export interface ProxiedControlPlane {
   readonly plane: ControlPlane;
@@ -56,7 +63,10 @@ export interface ProxiedControlPlane {
     readonly dynamo: FaultingTcpProxy;
     readonly s3: FaultingTcpProxy;
     readonly zookeeper: FaultingTcpProxy;
+    readonly kube: FaultingTcpProxy;
   };
+  /** The deadlines every client of the plane has. */
+  readonly deadlines: DependencyDeadlines;
   /** The SDK clients the control plane uses (through the proxies), e.g. to add a middleware that loses a response. */
   readonly clients: { readonly dynamo: DynamoDBClient; readonly s3: S3Client };
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
@@ -69,10 +79,9 @@ export interface ProxiedControlPlaneOptions {
   readonly leaseMs: number;
   readonly readinessDelayMs: number;
   readonly log: (message: string, context: Record<string, unknown>) => void;
+  /** The Lambda timeout the clients' deadlines are derived from (`dependencyDeadlines`). @default 12 000 ms */
+  readonly timeoutMs?: number;
 }
-
-/** SDK calls give up after these, so a connection the proxy keeps slow cannot stall a test. */
-const SDK_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 5_000 };
 
 export async function startProxiedControlPlane(options: ProxiedControlPlaneOptions): Promise<ProxiedControlPlane> {
   const stoppers: (() => Promise<void>)[] = [];
@@ -105,19 +114,21 @@ export async function startProxiedControlPlane(options: ProxiedControlPlaneOptio
       dynamo: await proxyTo(hostPort(dynamo.endpoint), 1),
       s3: await proxyTo(hostPort(s3.endpoint), 2),
       zookeeper: await proxyTo({ host: zookeeper.host, port: zookeeper.port }, 3),
+      kube: await proxyTo(hostPort(kube.url), 4),
     };
+    const deadlines = dependencyDeadlines(options.timeoutMs ?? 12_000);
 
     const dynamoClient = new DynamoDBClient({
       endpoint: proxies.dynamo.url,
       region: 'local',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      requestHandler: SDK_TIMEOUTS,
+      ...awsClientTimeouts(deadlines),
     });
     stoppers.push(async () => dynamoClient.destroy());
     const s3Client = new S3Client({
       ...s3ClientConfigForEndpoint(proxies.s3.url),
       credentials: S3RVER_CREDENTIALS,
-      requestHandler: SDK_TIMEOUTS,
+      ...awsClientTimeouts(deadlines),
     });
     stoppers.push(async () => s3Client.destroy());
     const zookeeperAdmin = { user: 'flinkplane', password: derive(platformKey, 'zookeeper-admin') };
@@ -125,20 +136,26 @@ export async function startProxiedControlPlane(options: ProxiedControlPlaneOptio
       connectString: proxies.zookeeper.address,
       adminIdentity: zookeeperAdmin,
       sessionTimeoutMs: 6_000,
-      connectTimeoutMs: 4_000,
+      connectTimeoutMs: deadlines.zookeeper.connectTimeoutMs,
+      requestTimeoutMs: deadlines.zookeeper.requestTimeoutMs,
     });
     stoppers.push(() => namespaces.close());
 
-    const kubeConfig = kube.kubeConfig();
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(kube.kubeconfigYaml().replace(kube.url, proxies.kube.url));
     const store = createDynamoDbClusterStore({ client: dynamoClient, tableName: CLUSTER_TABLE_NAME });
     const access = createLocalTenantAccess();
     const secrets = createHmacSecretSource(platformKey);
     const plane = new ControlPlane({
       platform,
       store,
-      buckets: createS3BucketStore({ client: s3Client, tolerateUnsupported: true }),
+      buckets: createS3BucketStore({
+        client: s3Client,
+        expectedBucketOwner: S3RVER_ACCOUNT_ID,
+        tolerateUnsupported: true,
+      }),
       zookeeper: namespaces,
-      kubernetes: createKubernetesApplier({ kubeConfig: async () => kubeConfig, backoffMs: 20 }),
+      kubernetes: createKubernetesApplier({ kubeConfig: async () => kubeConfig, ...deadlines.kubernetes }),
       access,
       secrets,
       render: renderManifestStages,
@@ -170,6 +187,7 @@ export async function startProxiedControlPlane(options: ProxiedControlPlaneOptio
       store,
       direct: { dynamo, s3, zookeeper, kube },
       proxies,
+      deadlines,
       clients: { dynamo: dynamoClient, s3: s3Client },
       request,
       async registerTenant(name) {

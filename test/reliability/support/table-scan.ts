@@ -1,5 +1,5 @@
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '../../../functions/adapters/dynamodb-cluster-store.ts';
+import { convertToNative } from '@aws-sdk/util-dynamodb';
 import type { ClusterRecord, TenantRecord } from '../../../functions/core/ports.ts';
 
 export interface TableContents {
@@ -23,7 +23,7 @@ export async function scanClusterTable(client: DynamoDBClient, tableName: string
       const pk = item.pk?.S ?? '';
       const sk = item.sk?.S ?? '';
       const name = pk.replace(/^TENANT#/, '');
-      const data = item.data === undefined ? undefined : unmarshall(item.data);
+      const data = item.data === undefined ? undefined : convertToNative(item.data);
       if (sk === 'TENANT') tenants.set(name, data as TenantRecord);
       else if (sk === 'CLUSTER')
         clusters.set(name, { value: data as ClusterRecord, version: Number(item.version?.N ?? 'NaN') });

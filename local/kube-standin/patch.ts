@@ -1,5 +1,5 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { listKey } from './fields.ts';
+import { itemElement, listKey, sameListKey } from './fields.ts';
 import { clone, dropNulls, isRecord, type JsonRecord } from './objects.ts';
 
 /** RFC 7386 JSON merge patch: maps merge, `null` deletes, everything else (lists too) replaces. */
@@ -18,7 +18,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
  * A strategic merge patch, approximated: a merge patch in which the keyed lists of fields.ts (containers, env,
  * volumes, ports, ...) merge item by item on their key and honour `$patch: delete` on an item and
  * `$patch: replace` on a map. Other directives (`$setElementOrder`, `$retainKeys`, `$deleteFromPrimitiveList`)
- * are dropped, and lists the real server would merge as sets of primitives (finalizers) are replaced.
+ * are dropped; `finalizers` merges as a set of values.
  */
 export function strategicMergePatch(target: unknown, patch: unknown, fieldName = ''): unknown {
   if (isRecord(patch)) {
@@ -43,16 +43,17 @@ export function strategicMergePatch(target: unknown, patch: unknown, fieldName =
       fieldName,
       patch.map((item) => (isRecord(item) ? withoutDirectives(item) : item)),
     );
-    if (key && (target.length === 0 || listKey(fieldName, target) === key)) {
+    if (key && (target.length === 0 || sameListKey(listKey(fieldName, target), key))) {
       const out = [...target];
-      for (const item of patch as JsonRecord[]) {
-        const index = out.findIndex((existing) => isRecord(existing) && existing[key] === item[key]);
-        if (item.$patch === 'delete') {
+      for (const item of patch as unknown[]) {
+        const element = itemElement(key, isRecord(item) ? withoutDirectives(item) : item);
+        const index = out.findIndex((existing) => itemElement(key, existing) === element);
+        if (isRecord(item) && item.$patch === 'delete') {
           if (index >= 0) out.splice(index, 1);
         } else if (index >= 0) {
-          out[index] = strategicMergePatch(out[index], item);
+          if (key.type === 'map') out[index] = strategicMergePatch(out[index], item);
         } else {
-          out.push(dropNulls(withoutDirectives(item)));
+          out.push(isRecord(item) ? dropNulls(withoutDirectives(item)) : item);
         }
       }
       return out;
@@ -84,13 +85,16 @@ export function mergeApplied(live: unknown, applied: unknown, fieldName = ''): u
     return out;
   }
   if (Array.isArray(applied) && Array.isArray(live)) {
+    // An empty keyed list or set adds no items; the items other managers own stay.
+    if (applied.length === 0 && listKey(fieldName, live)) return [...live];
     const key = listKey(fieldName, applied);
-    if (key && (live.length === 0 || listKey(fieldName, live) === key)) {
+    if (key && (live.length === 0 || sameListKey(listKey(fieldName, live), key))) {
       const out = [...live];
-      for (const item of applied as JsonRecord[]) {
-        const index = out.findIndex((existing) => isRecord(existing) && existing[key] === item[key]);
-        if (index >= 0) out[index] = mergeApplied(out[index], item);
-        else out.push(dropNulls(item));
+      for (const item of applied) {
+        const element = itemElement(key, item);
+        const index = out.findIndex((existing) => itemElement(key, existing) === element);
+        if (index < 0) out.push(dropNulls(item));
+        else if (key.type === 'map') out[index] = mergeApplied(out[index], item);
       }
       return out;
     }

@@ -38,6 +38,7 @@ import {
 } from './status.ts';
 import type { ObjectStore } from './store.ts';
 import {
+  admitClaimResize,
   decodeScale,
   initialStatus,
   podGracePeriod,
@@ -45,7 +46,7 @@ import {
   StorageStrategy,
   toScale,
 } from './strategies.ts';
-import { validateObject } from './validation.ts';
+import { decodingProblem, validateObject } from './validation.ts';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -408,6 +409,7 @@ export class KubeApi {
     applyDefaults(def, obj);
     const errors = validateObject(def, obj, live);
     if (errors.length > 0) throw invalid(def, meta.name ?? '', errors);
+    admitClaimResize(this.store, def, live, obj);
     if (def.generation && subresource !== 'status' && !deepEqual(live.spec, obj.spec)) {
       meta.generation = (live.metadata.generation ?? 0) + 1;
     }
@@ -566,6 +568,10 @@ function decodeObject(def: ResourceDef, body: unknown): KubeObject {
     );
   }
   const obj = dropNulls({ ...body, apiVersion, kind, metadata: isRecord(body.metadata) ? body.metadata : {} });
+  const problem = decodingProblem(obj);
+  if (problem) {
+    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${problem}`);
+  }
   return obj as KubeObject;
 }
 

@@ -47,6 +47,7 @@ const core = { group: '', version: 'v1' };
 const apps = { group: 'apps', version: 'v1' };
 const networking = { group: 'networking.k8s.io', version: 'v1' };
 const policy = { group: 'policy', version: 'v1' };
+const storage = { group: 'storage.k8s.io', version: 'v1' };
 const rbac = { group: 'rbac.authorization.k8s.io', version: 'v1', nameRule: 'path-segment' as const };
 
 /** Every resource the stand-in serves, in discovery order. */
@@ -137,6 +138,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: ['status'],
     generation: true,
   }),
+  def({ ...storage, resource: 'storageclasses', kind: 'StorageClass', namespaced: false, shortNames: ['sc'] }),
   def({ ...rbac, resource: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
   def({ ...rbac, resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
   def({ ...rbac, resource: 'roles', kind: 'Role' }),

@@ -4,11 +4,13 @@
  * `scale` subresource of workloads.
  */
 import { isRecord, type KubeObject } from './objects.ts';
+import { parseQuantity } from './quantity.ts';
 import { type ResourceDef, resourceDef } from './resources.ts';
-import { badRequest } from './status.ts';
+import { badRequest, forbidden } from './status.ts';
 import type { ObjectStore } from './store.ts';
 
 const SERVICES = resourceDef('', 'services');
+const STORAGE_CLASSES = resourceDef('storage.k8s.io', 'storageclasses');
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
@@ -129,5 +131,27 @@ function encodeStringData(obj: KubeObject): void {
       data[key] = Buffer.from(String(value)).toString('base64');
     delete obj.stringData;
     obj.data = data;
+  }
+}
+
+/**
+ * The PersistentVolumeClaimResize admission plugin: a claim's storage request may grow only when its StorageClass
+ * exists and sets `allowVolumeExpansion: true`.
+ */
+export function admitClaimResize(store: ObjectStore, def: ResourceDef, live: KubeObject, next: KubeObject): void {
+  if (def.resource !== 'persistentvolumeclaims') return;
+  const storage = (obj: KubeObject) => {
+    const spec = isRecord(obj.spec) ? obj.spec : {};
+    return isRecord(spec.resources) && isRecord(spec.resources.requests) ? spec.resources.requests.storage : undefined;
+  };
+  if (!(parseQuantity(storage(next)) > parseQuantity(storage(live)))) return;
+  const className = isRecord(next.spec) ? next.spec.storageClassName : undefined;
+  const storageClass = typeof className === 'string' ? store.get(STORAGE_CLASSES, undefined, className) : undefined;
+  if (storageClass?.allowVolumeExpansion !== true) {
+    throw forbidden(
+      def,
+      live.metadata.name ?? '',
+      'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    );
   }
 }

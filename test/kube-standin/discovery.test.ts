@@ -158,6 +158,7 @@ describe('kube stand-in discovery', () => {
       'apps',
       'networking.k8s.io',
       'policy',
+      'storage.k8s.io',
       'rbac.authorization.k8s.io',
     ]);
     const version = await standin.kubeConfig().makeApiClient(VersionApi).getCode();

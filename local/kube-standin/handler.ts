@@ -109,6 +109,9 @@ export async function handle(
     }
     if (route.kind === 'document') {
       if (method !== 'GET') throw methodNotAllowed();
+      if (route.protobuf && (req.headers.accept ?? '').includes('protobuf')) {
+        return send(res, entry, 200, route.protobuf.bytes, { 'Content-Type': route.protobuf.mediaType });
+      }
       return send(res, entry, 200, route.body);
     }
     if (isConnect(route)) throw badRequest('Upgrade request required');
@@ -254,14 +257,14 @@ function send(
     return entry;
   }
   const text =
-    typeof body === 'string'
+    typeof body === 'string' || Buffer.isBuffer(body)
       ? body
       : isRecord(body) && isRecord(body.metadata) && typeof body.kind === 'string'
         ? storedJson(body as KubeObject)
         : JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': typeof text === 'string' ? Buffer.byteLength(text) : text.length,
     'Cache-Control': 'no-cache, private',
     'Audit-Id': randomUUID(),
     'X-Kube-Standin': 'flinkplane',

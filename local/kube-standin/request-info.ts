@@ -12,6 +12,7 @@ import {
   findResource,
   openApiDocument,
   openApiIndex,
+  openApiV2,
   type ResourceDef,
   STANDIN_VERSION,
 } from './resources.ts';
@@ -44,7 +45,8 @@ export type KubeRequestLogEntry = {
 };
 
 export type Route =
-  | { kind: 'document'; body: unknown }
+  /** A fixed document; `protobuf` is its protobuf form, for clients that accept it. */
+  | { kind: 'document'; body: unknown; protobuf?: { bytes: Buffer; mediaType: string } }
   | {
       kind: 'resource';
       def: ResourceDef;
@@ -91,6 +93,10 @@ export function resolveRoute(pathname: string, host: string): Route {
   if (pathname === '/version' || pathname === '/version/') return { kind: 'document', body: STANDIN_VERSION };
   if (['/healthz', '/livez', '/readyz'].includes(pathname)) return { kind: 'document', body: 'ok' };
   if (pathname === '/openapi/v3') return { kind: 'document', body: openApiIndex() };
+  if (pathname === '/openapi/v2') {
+    const v2 = openApiV2();
+    return { kind: 'document', body: v2.json, protobuf: { bytes: v2.protobuf, mediaType: v2.mediaType } };
+  }
   if (parts[0] === 'openapi' && parts[1] === 'v3') {
     const doc = openApiDocument(parts.slice(3).join('/'));
     if (!doc) throw pathNotFound();

@@ -25,6 +25,7 @@ import {
 } from './objects.ts';
 import { JsonPatchError, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { groupVersion, type ResourceDef } from './resources.ts';
+import { type FieldValidation, pruneUnknownFields } from './schema.ts';
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import {
   alreadyExists,
@@ -64,6 +65,10 @@ export type WriteOptions = {
   manager: string;
   dryRun?: boolean;
   force?: boolean;
+  /** What to do with fields the kind does not have: drop them (Ignore), drop and warn (Warn, the default), or refuse. */
+  fieldValidation?: FieldValidation;
+  /** Collects the warnings (`Warning` headers) of the write. */
+  warnings?: string[];
 };
 
 export type DeleteOptions = {
@@ -158,7 +163,7 @@ export class KubeApi {
   }
 
   create(def: ResourceDef, namespace: string | undefined, body: unknown, options: WriteOptions): KubeObject {
-    const obj = decodeObject(def, body);
+    const obj = decodeObject(def, body, options);
     this.checkNamespace(def, namespace, obj.metadata);
     if (!obj.metadata.name && obj.metadata.generateName) {
       obj.metadata.name = `${obj.metadata.generateName}${randomSuffix(this.options.random)}`;
@@ -179,7 +184,7 @@ export class KubeApi {
       if (!live) throw notFound(def, name);
       return this.writeScale(def, live, decodeScale(body), options);
     }
-    const obj = decodeObject(def, body);
+    const obj = decodeObject(def, body, options);
     this.checkNamespace(def, namespace, obj.metadata);
     checkName(obj.metadata, name);
     if (!live) throw notFound(def, name);
@@ -212,7 +217,7 @@ export class KubeApi {
     }
     const patched = patchValue(withoutManagedFields(live), patchType, body);
     if (!isRecord(patched)) throw badRequest('the patch must produce an object');
-    const obj = decodeObject(def, patched);
+    const obj = decodeObject(def, patched, options);
     checkName(obj.metadata, name);
     if ((obj.metadata.namespace ?? '') !== (live.metadata.namespace ?? '')) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -322,7 +327,7 @@ export class KubeApi {
     if (!isRecord(body) || typeof body.apiVersion !== 'string' || typeof body.kind !== 'string') {
       throw badRequest('invalid apply configuration: apiVersion and kind must be set');
     }
-    const config = decodeObject(def, body);
+    const config = decodeObject(def, body, options);
     if (!config.metadata.name) config.metadata.name = name;
     checkName(config.metadata, name);
     this.checkNamespace(def, namespace, config.metadata);
@@ -544,8 +549,11 @@ function checkName(meta: ObjectMeta, name: string): void {
   }
 }
 
-/** A request body as the typed decoder sees it: right apiVersion and kind (defaulted when absent), nulls gone. */
-function decodeObject(def: ResourceDef, body: unknown): KubeObject {
+/**
+ * A request body as the typed decoder sees it: right apiVersion and kind (defaulted when absent), nulls gone, and
+ * fields the kind lacks dropped (with a warning under `Warn`) or refused (`Strict`).
+ */
+function decodeObject(def: ResourceDef, body: unknown, options: WriteOptions): KubeObject {
   const gv = groupVersion(def);
   if (!isRecord(body)) {
     throw badRequest(`the object provided is unrecognized (must be of type ${def.kind}): expected a JSON object`);
@@ -568,11 +576,16 @@ function decodeObject(def: ResourceDef, body: unknown): KubeObject {
     );
   }
   const obj = dropNulls({ ...body, apiVersion, kind, metadata: isRecord(body.metadata) ? body.metadata : {} });
+  const cannot = `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}`;
   const problem = decodingProblem(obj);
-  if (problem) {
-    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${problem}`);
-  }
-  return obj as KubeObject;
+  if (problem) throw badRequest(`${cannot}: ${problem}`);
+  const { pruned, unknown } = pruneUnknownFields(def.kind, obj as JsonRecord);
+  if (unknown.length === 0) return obj as KubeObject;
+  const messages = unknown.map((path) => `unknown field ${JSON.stringify(path)}`);
+  const mode = options.fieldValidation ?? 'Warn';
+  if (mode === 'Strict') throw badRequest(`${cannot}: strict decoding error: ${messages.join(', ')}`);
+  if (mode === 'Warn') options.warnings?.push(...messages);
+  return pruned as KubeObject;
 }
 
 function patchValue(target: unknown, patchType: PatchType, body: unknown): unknown {

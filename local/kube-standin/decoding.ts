@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { DeleteOptions, PatchType, WriteOptions } from './api.ts';
 import { isRecord } from './objects.ts';
 import type { ResourceDef } from './resources.ts';
+import type { FieldValidation } from './schema.ts';
 import { badRequest, type FieldError, invalid, requestTooLarge, unsupportedMediaType } from './status.ts';
 
 const BODY_LIMIT = 3 * 1024 * 1024;
@@ -28,10 +29,25 @@ export function writeOptions(req: IncomingMessage, query: URLSearchParams, kind:
       errors.push({ type: 'FieldValueNotSupported', field: 'dryRun', value, detail: 'supported values: "All"' });
     }
   }
+  const validation = query.get('fieldValidation') || 'Warn';
+  if (!['Ignore', 'Warn', 'Strict'].includes(validation)) {
+    errors.push({
+      type: 'FieldValueNotSupported',
+      field: 'fieldValidation',
+      value: validation,
+      detail: 'supported values: "Ignore", "Strict", "Warn"',
+    });
+  }
   if (errors.length > 0) throw invalid({ group: 'meta.k8s.io', kind }, '', errors);
   const userAgent = req.headers['user-agent'] ?? '';
   const manager = fieldManager ?? (userAgent.split('/')[0]!.slice(0, 128) || 'unknown');
-  return { manager, dryRun: dryRun.length > 0, force: force === 'true' || force === '1' };
+  return {
+    manager,
+    dryRun: dryRun.length > 0,
+    force: force === 'true' || force === '1',
+    fieldValidation: validation as FieldValidation,
+    warnings: [],
+  };
 }
 
 export function deleteOptions(query: URLSearchParams, body: Buffer): DeleteOptions {

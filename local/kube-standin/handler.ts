@@ -136,7 +136,9 @@ export async function handle(
     if (wantsTable(accept) && (entry.verb === 'get' || entry.verb === 'list') && !route.subresource) {
       return send(res, entry, result.status, tableOf(route.def, result.body));
     }
-    return send(res, entry, result.status, result.body);
+    // Each warning is one `Warning: 299 - "<text>"` header, as the real server sends them.
+    const warnings = (result.warnings ?? []).map((text) => `299 - ${JSON.stringify(text)}`);
+    return send(res, entry, result.status, result.body, warnings.length > 0 ? { Warning: warnings } : {});
   } catch (error) {
     if (error instanceof KubeStatusError) {
       return send(res, entry, error.status.code, error.status, error.headers);
@@ -249,7 +251,7 @@ function send(
   entry: KubeRequestLogEntry,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | string[]> = {},
 ): KubeRequestLogEntry {
   entry.status = status;
   if (res.headersSent) {
@@ -281,7 +283,7 @@ function dispatch(
   req: IncomingMessage,
   query: URLSearchParams,
   body: Buffer,
-): { status: number; body: unknown } {
+): { status: number; body: unknown; warnings?: string[] } {
   const { def, namespace, name, subresource } = route;
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (def.namespaced && namespace === undefined && entry.verb !== 'list') throw methodNotAllowed();
@@ -303,14 +305,13 @@ function dispatch(
     case 'create': {
       if (subresource) throw methodNotAllowed();
       const options = writeOptions(req, query, 'CreateOptions', false);
-      return { status: 201, body: api.create(def, namespace, decodeBody(def, body, contentType), options) };
+      const created = api.create(def, namespace, decodeBody(def, body, contentType), options);
+      return { status: 201, body: created, warnings: options.warnings };
     }
     case 'update': {
       const options = writeOptions(req, query, 'UpdateOptions', false);
-      return {
-        status: 200,
-        body: api.replace(def, namespace, name!, subresource, decodeBody(def, body, contentType), options),
-      };
+      const replaced = api.replace(def, namespace, name!, subresource, decodeBody(def, body, contentType), options);
+      return { status: 200, body: replaced, warnings: options.warnings };
     }
     case 'patch': {
       const patchType = PATCH_MEDIA_TYPES[contentType];
@@ -319,7 +320,7 @@ function dispatch(
       const options = writeOptions(req, query, 'PatchOptions', patchType === 'apply');
       const patch = decodePatch(body, patchType);
       const { object, created } = api.patch(def, namespace, name!, subresource, patchType, patch, options);
-      return { status: created ? 201 : 200, body: object };
+      return { status: created ? 201 : 200, body: object, warnings: options.warnings };
     }
     case 'delete': {
       if (subresource) throw methodNotAllowed();

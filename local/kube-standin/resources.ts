@@ -299,7 +299,8 @@ export function openApiV2(): { json: unknown; protobuf: Buffer; mediaType: strin
 }
 
 function protobufDocument(swagger: string, title: string, version: string): Buffer {
-  const field = (number: number, bytes: Buffer) => Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
+  const field = (number: number, bytes: Buffer) =>
+    Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
   const info = Buffer.concat([field(1, Buffer.from(title)), field(2, Buffer.from(version))]);
   return Buffer.concat([field(1, Buffer.from(swagger)), field(2, info)]);
 }

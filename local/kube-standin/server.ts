@@ -11,14 +11,17 @@
  * - Plain HTTP on loopback, one optional bearer token (kubectl sends no credentials over plain HTTP, so it
  *   only connects to a stand-in started without `token`), no authorization (RBAC objects are stored, not
  *   enforced), JSON and YAML bodies only (no protobuf), no aggregated discovery, no CRDs, only the resources
- *   in resources.ts. OpenAPI v3 documents carry no schemas (enough for `kubectl apply`; not for `kubectl
- *   explain`), there is no OpenAPI v2, and `fieldValidation` is ignored: unknown fields are stored.
- * - Defaulting and validation cover the common fields only (defaults.ts, validation.ts). Some decode-error
+ *   in resources.ts. OpenAPI v3 and v2 documents carry no schemas (enough for `kubectl apply`, kubectl 1.20's
+ *   included; not for `kubectl explain`). `fieldValidation` is honoured against the field lists of client-node's
+ *   models (schema.ts): unknown fields are dropped with a `Warning` (Warn, the default), dropped (Ignore) or refused
+ *   with 400 (Strict) on create, update, patch and apply; duplicate JSON keys are not detected (the last wins).
+ * - Defaulting and validation cover the common fields only (defaults.ts, validation.ts), including a bound
+ *   PersistentVolumeClaim's immutable spec, quantities and NetworkPolicy CIDRs. Some decode-error
  *   messages are paraphrased; NotFound, AlreadyExists, Conflict, Invalid, Forbidden (terminating namespace)
  *   and apply-conflict messages follow the real wording.
- * - Server-side apply (apply.ts) keys only well-known lists (containers, env, ports, volumes, ...; fields.ts)
- *   and treats every other list as atomic; `null` in an apply configuration means "not set"; managedFields
- *   sent by a client are ignored. Strategic merge patch is a merge patch that also merges those keyed lists.
+ * - Server-side apply (apply.ts) keys only well-known lists (containers, env, volumes, ...; ports by port and
+ *   protocol; `finalizers` as a set; fields.ts) and treats every other list as atomic; `null` in an apply
+ *   configuration means "not set"; managedFields sent by a client are ignored. Strategic merge patch is a merge patch that also merges those keyed lists.
  * - Deletion is immediate for everything but Pods on a node, which are deleted gracefully (deletionTimestamp and
  *   grace period set; the node stops them, then removes them). Foreground behaves as Background; garbage
  *   collection of dependents runs synchronously within the namespace. Finalizers are honoured.

@@ -5,6 +5,7 @@ import { prepareFlinkImage } from '../local/flink-runtime/flink-image.ts';
 import { progressLine } from '../local/maven/progress-line.ts';
 import { resolveMavenSet } from '../local/maven/resolve.ts';
 import { resolveZooKeeper } from '../local/zookeeper-artifacts.ts';
+import { installKubectl } from './support/kubectl.ts';
 import { CURATOR_ARTIFACTS } from './zookeeper-proxy/support/java.ts';
 
 /**
@@ -27,6 +28,8 @@ export const SETUP_STEPS: readonly SetupStep[] = [
   { name: 'Flink 1.20', prepare: (progress) => prepareFlinkImage('1.20', { progress }).then(() => undefined) },
   { name: 'Flink 2.2', prepare: (progress) => prepareFlinkImage('2.2', { progress }).then(() => undefined) },
   { name: 'Chromium', prepare: installChromium },
+  // The kubectl suites drive the kube stand-in with Debian's kubectl, not whichever one is on the PATH.
+  { name: 'kubectl', prepare: installKubectl },
 ];
 
 export async function setup(): Promise<void> {

@@ -9,28 +9,27 @@ export const CONTROL_PLANE_CLUSTER_ROLE = 'flinkplane-control-plane';
 /** Name of the Role and RoleBinding in the ZooKeeper namespace that let the control plane tunnel to ZooKeeper. */
 export const ZOOKEEPER_TUNNEL_ROLE = 'flinkplane-control-plane-zookeeper-tunnel';
 
-/** What the control plane does to the objects it manages: server-side apply (patch), reads, and deletes. */
-export const MANAGE_VERBS = ['get', 'list', 'create', 'patch', 'update', 'delete'] as const;
-/** Pods are only observed: their readiness is the cluster's status. */
-export const OBSERVE_VERBS = ['get', 'list'] as const;
-
 /**
- * The rules of the control plane's ClusterRole: exactly the kinds the tenant manifests contain, plus pods to read
- * their status. No wildcard and nothing that grants further rights (no RBAC objects, no `escalate`/`bind`/`impersonate`).
- * It is a ClusterRole because the control plane creates the tenant namespaces themselves.
+ * The rules of the control plane's ClusterRole: exactly the verbs the Kubernetes applier uses on each kind, as
+ * test/infra/control-plane-rbac.kube-standin.test.ts records them over a deploy, observe, redeploy, destroy and purge
+ * cycle. Server-side apply is `patch`, and `create` when it creates the object; destroy lists the tenant kinds and
+ * deletes those not retained (the JAR volume and the NetworkPolicies stay); purge deletes the namespace and reads it
+ * until it is gone; the observer lists Deployments and Pods. No wildcard, no `update`, and nothing that grants further
+ * rights (no RBAC objects, no `escalate`/`bind`/`impersonate`). It is a ClusterRole because the control plane creates
+ * the tenant namespaces themselves.
  */
 export function controlPlaneRules(): V1PolicyRule[] {
-  const manage = [...MANAGE_VERBS];
+  const destroyable = ['create', 'delete', 'list', 'patch'];
+  const retained = ['create', 'list', 'patch'];
   return [
-    {
-      apiGroups: [''],
-      resources: ['namespaces', 'serviceaccounts', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims'],
-      verbs: manage,
-    },
-    { apiGroups: [''], resources: ['pods'], verbs: [...OBSERVE_VERBS] },
-    { apiGroups: ['apps'], resources: ['deployments'], verbs: manage },
-    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses'], verbs: manage },
-    { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: manage },
+    { apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'delete', 'get', 'patch'] },
+    { apiGroups: [''], resources: ['serviceaccounts', 'configmaps', 'secrets', 'services'], verbs: destroyable },
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: retained },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: destroyable },
+    { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: destroyable },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: retained },
+    { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: destroyable },
   ];
 }
 

@@ -9,7 +9,10 @@ import {
 } from './apply.ts';
 import { applyDefaults } from './defaults.ts';
 import { type FieldScope, SYSTEM_METADATA } from './fields.ts';
+import { collectDependents } from './garbage-collector.ts';
+import { NamespaceController } from './namespace-controller.ts';
 import {
+  canonical,
   clone,
   deepEqual,
   dropNulls,
@@ -21,13 +24,13 @@ import {
   timestamp,
 } from './objects.ts';
 import { JsonPatchError, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
-import { groupVersion, type ResourceDef, resourceDef } from './resources.ts';
+import { groupVersion, type ResourceDef } from './resources.ts';
+import { type FieldValidation, pruneUnknownFields } from './schema.ts';
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import {
   alreadyExists,
   badRequest,
   conflict,
-  forbidden,
   invalid,
   type KubeStatus,
   KubeStatusError,
@@ -35,7 +38,16 @@ import {
   unsupportedMediaType,
 } from './status.ts';
 import type { ObjectStore } from './store.ts';
-import { validateObject } from './validation.ts';
+import {
+  admitClaimResize,
+  decodeScale,
+  initialStatus,
+  podGracePeriod,
+  SCALE_PATCH_TYPES,
+  StorageStrategy,
+  toScale,
+} from './strategies.ts';
+import { decodingProblem, validateObject } from './validation.ts';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -53,6 +65,10 @@ export type WriteOptions = {
   manager: string;
   dryRun?: boolean;
   force?: boolean;
+  /** What to do with fields the kind does not have: drop them (Ignore), drop and warn (Warn, the default), or refuse. */
+  fieldValidation?: FieldValidation;
+  /** Collects the warnings (`Warning` headers) of the write. */
+  warnings?: string[];
 };
 
 export type DeleteOptions = {
@@ -78,8 +94,6 @@ export type ApiOptions = {
 };
 
 const CONTROLLER_MANAGER = 'kube-controller-manager';
-const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * The API server's request semantics over an `ObjectStore`: admission (namespace lifecycle), defaulting,
@@ -87,26 +101,27 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * collection through owner references and namespace deletion.
  */
 export class KubeApi {
-  private clusterIpCounter: number | undefined;
-  private readonly namespaceTimers = new Set<NodeJS.Timeout>();
-  private readonly finalizingNamespaces = new Set<string>();
+  private readonly strategy: StorageStrategy;
+  private readonly namespaces: NamespaceController;
 
   constructor(
     readonly store: ObjectStore,
     private readonly options: ApiOptions,
-  ) {}
+  ) {
+    this.strategy = new StorageStrategy(store);
+    this.namespaces = new NamespaceController(store, options.namespaceDeletionDelayMs, (def, obj) => {
+      this.deleteObject(def, obj, 'Background');
+    });
+  }
 
   /** Schedules the finalization of namespaces that were Terminating when the store was saved. */
   resumeNamespaceDeletions(): void {
-    for (const namespace of this.store.list(NAMESPACES)) {
-      if (namespace.metadata.deletionTimestamp) this.scheduleFinalization(namespace.metadata.name!);
-    }
+    this.namespaces.resume();
   }
 
   /** Cancels pending namespace finalizations. */
   close(): void {
-    for (const timer of this.namespaceTimers) clearTimeout(timer);
-    this.namespaceTimers.clear();
+    this.namespaces.close();
   }
 
   get(def: ResourceDef, namespace: string | undefined, name: string, subresource?: string): KubeObject {
@@ -148,7 +163,7 @@ export class KubeApi {
   }
 
   create(def: ResourceDef, namespace: string | undefined, body: unknown, options: WriteOptions): KubeObject {
-    const obj = decodeObject(def, body);
+    const obj = decodeObject(def, body, options);
     this.checkNamespace(def, namespace, obj.metadata);
     if (!obj.metadata.name && obj.metadata.generateName) {
       obj.metadata.name = `${obj.metadata.generateName}${randomSuffix(this.options.random)}`;
@@ -169,7 +184,7 @@ export class KubeApi {
       if (!live) throw notFound(def, name);
       return this.writeScale(def, live, decodeScale(body), options);
     }
-    const obj = decodeObject(def, body);
+    const obj = decodeObject(def, body, options);
     this.checkNamespace(def, namespace, obj.metadata);
     checkName(obj.metadata, name);
     if (!live) throw notFound(def, name);
@@ -202,7 +217,7 @@ export class KubeApi {
     }
     const patched = patchValue(withoutManagedFields(live), patchType, body);
     if (!isRecord(patched)) throw badRequest('the patch must produce an object');
-    const obj = decodeObject(def, patched);
+    const obj = decodeObject(def, patched, options);
     checkName(obj.metadata, name);
     if ((obj.metadata.namespace ?? '') !== (live.metadata.namespace ?? '')) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -231,7 +246,7 @@ export class KubeApi {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata.resourceVersion}`,
       );
     }
-    if (def.resource === 'namespaces') return this.deleteNamespace(live, options.dryRun ?? false);
+    if (def.resource === 'namespaces') return this.namespaces.delete(live, options.dryRun ?? false);
     if (options.dryRun) return live;
     const remaining = this.deleteObject(
       def,
@@ -312,7 +327,7 @@ export class KubeApi {
     if (!isRecord(body) || typeof body.apiVersion !== 'string' || typeof body.kind !== 'string') {
       throw badRequest('invalid apply configuration: apiVersion and kind must be set');
     }
-    const config = decodeObject(def, body);
+    const config = decodeObject(def, body, options);
     if (!config.metadata.name) config.metadata.name = name;
     checkName(config.metadata, name);
     this.checkNamespace(def, namespace, config.metadata);
@@ -347,11 +362,11 @@ export class KubeApi {
     for (const key of SYSTEM_METADATA) delete meta[key];
     if (!def.namespaced) delete meta.namespace;
     if (def.subresources.includes('status')) delete obj.status;
-    this.prepare(def, undefined, obj);
+    this.strategy.prepare(def, undefined, obj);
     applyDefaults(def, obj);
     const errors = validateObject(def, obj);
     if (errors.length > 0) throw invalid(def, meta.name ?? '', errors);
-    this.admitCreate(def, meta);
+    this.namespaces.admitCreate(def, meta);
     const existing = this.store.get(def, meta.namespace, meta.name!);
     if (existing) throw alreadyExists(def, meta.name!, existing.metadata.deletionTimestamp !== undefined);
     const initial = initialStatus(def, obj);
@@ -395,10 +410,11 @@ export class KubeApi {
     meta.name = live.metadata.name;
     if (def.namespaced) meta.namespace = live.metadata.namespace;
     else delete meta.namespace;
-    this.prepare(def, live, obj);
+    this.strategy.prepare(def, live, obj);
     applyDefaults(def, obj);
     const errors = validateObject(def, obj, live);
     if (errors.length > 0) throw invalid(def, meta.name ?? '', errors);
+    admitClaimResize(this.store, def, live, obj);
     if (def.generation && subresource !== 'status' && !deepEqual(live.spec, obj.spec)) {
       meta.generation = (live.metadata.generation ?? 0) + 1;
     }
@@ -464,82 +480,6 @@ export class KubeApi {
     }
   }
 
-  /** The NamespaceLifecycle admission plugin: no new objects in a missing or terminating namespace. */
-  private admitCreate(def: ResourceDef, meta: ObjectMeta): void {
-    if (!def.namespaced) return;
-    const namespace = this.store.get(NAMESPACES, undefined, meta.namespace!);
-    if (!namespace) throw notFound(NAMESPACES, meta.namespace!);
-    if (namespace.metadata.deletionTimestamp) {
-      throw forbidden(
-        def,
-        meta.name ?? '',
-        `unable to create new content in namespace ${meta.namespace} because it is being terminated`,
-        [
-          {
-            reason: 'NamespaceTerminating',
-            message: `namespace ${meta.namespace} is being terminated`,
-            field: 'metadata.namespace',
-          },
-        ],
-      );
-    }
-  }
-
-  /** Secrets' `stringData` folded into `data`; service cluster IPs allocated on create and kept on update. */
-  private prepare(def: ResourceDef, live: KubeObject | undefined, obj: KubeObject): void {
-    if (def.resource === 'secrets') encodeStringData(obj);
-    if (def.resource !== 'services' || !isRecord(obj.spec) || obj.spec.type === 'ExternalName') return;
-    const spec = obj.spec;
-    const liveSpec = live && isRecord(live.spec) ? live.spec : undefined;
-    if (spec.clusterIP === undefined && liveSpec?.clusterIP !== undefined) spec.clusterIP = liveSpec.clusterIP;
-    if (spec.clusterIP === undefined) {
-      // Continue after the highest address in use, so a restart from a data file allocates no duplicates.
-      this.clusterIpCounter ??= Math.max(0, ...this.store.list(SERVICES).map(clusterIpIndex));
-      this.clusterIpCounter++;
-      spec.clusterIP = `10.96.${(this.clusterIpCounter >> 8) & 255}.${this.clusterIpCounter & 255}`;
-    }
-    if (spec.clusterIPs === undefined) spec.clusterIPs = [spec.clusterIP];
-  }
-
-  private deleteNamespace(live: KubeObject, dryRun: boolean): KubeObject {
-    const name = live.metadata.name!;
-    if (PROTECTED_NAMESPACES.has(name)) throw forbidden(NAMESPACES, name, 'this namespace may not be deleted');
-    if (live.metadata.deletionTimestamp || dryRun) return live;
-    const terminating: KubeObject = {
-      ...live,
-      metadata: { ...live.metadata, deletionTimestamp: timestamp(), deletionGracePeriodSeconds: 0 },
-      status: { ...(isRecord(live.status) ? live.status : {}), phase: 'Terminating' },
-    };
-    const stored = this.store.put(NAMESPACES, canonical(terminating));
-    this.scheduleFinalization(name);
-    return stored;
-  }
-
-  private scheduleFinalization(name: string): void {
-    const timer = setTimeout(() => {
-      this.namespaceTimers.delete(timer);
-      this.finalizeNamespace(name);
-    }, this.options.namespaceDeletionDelayMs);
-    this.namespaceTimers.add(timer);
-  }
-
-  /** What the namespace controller does: delete everything inside, then the namespace once it is empty. */
-  private finalizeNamespace(name: string): void {
-    this.finalizingNamespaces.add(name);
-    for (const [def, obj] of this.store.namespaceContents(name)) {
-      const current = this.store.get(def, name, obj.metadata.name!);
-      if (current) this.deleteObject(def, current, 'Background');
-    }
-    this.finishNamespace(name);
-  }
-
-  private finishNamespace(name: string): void {
-    if (!this.finalizingNamespaces.has(name)) return;
-    if (this.store.namespaceContents(name).length > 0) return;
-    this.finalizingNamespaces.delete(name);
-    this.store.remove(NAMESPACES, undefined, name);
-  }
-
   /**
    * Deletes now, or marks for deletion when finalizers remain (answering the marked object). Dependents in the
    * same namespace go too (background and foreground alike), or lose their owner reference (Orphan).
@@ -578,49 +518,14 @@ export class KubeApi {
     }
     if (!this.store.remove(def, meta.namespace, meta.name!)) return undefined;
     if (def.namespaced && meta.namespace) {
-      for (const [depDef, dep] of this.store.namespaceContents(meta.namespace)) {
-        const refs = dep.metadata.ownerReferences;
-        if (!refs?.some((r) => r.uid === meta.uid)) continue;
-        if (propagation === 'Orphan') {
-          const ownerReferences = refs.filter((r) => r.uid !== meta.uid);
-          const metadata: ObjectMeta = { ...dep.metadata, ownerReferences };
-          if (ownerReferences.length === 0) delete metadata.ownerReferences;
-          const next = { ...dep, metadata };
-          this.commitUpdate(depDef, dep, next, { manager: CONTROLLER_MANAGER }, undefined);
-        } else {
-          this.deleteObject(depDef, dep, 'Background');
-        }
-      }
-      this.finishNamespace(meta.namespace);
+      collectDependents(this.store, obj, propagation, {
+        remove: (depDef, dep) => this.deleteObject(depDef, dep, 'Background'),
+        orphan: (depDef, dep, next) => this.commitUpdate(depDef, dep, next, { manager: CONTROLLER_MANAGER }, undefined),
+      });
+      this.namespaces.contentRemoved(meta.namespace);
     }
     return undefined;
   }
-}
-
-const NAMESPACES = resourceDef('', 'namespaces');
-const SERVICES = resourceDef('', 'services');
-
-/**
- * The grace period a Pod's deletion gets, as the API server's pod strategy decides: 0 (at once) for a Pod no node
- * runs (unscheduled, or finished), else the requested one, else `terminationGracePeriodSeconds` (default 30).
- */
-function podGracePeriod(pod: KubeObject, requested: number | undefined): number {
-  const spec = isRecord(pod.spec) ? pod.spec : {};
-  const phase = isRecord(pod.status) ? pod.status.phase : undefined;
-  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
-  if (requested !== undefined) return Math.max(0, requested);
-  return typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
-}
-const SCALE_PATCH_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-];
-
-function clusterIpIndex(service: KubeObject): number {
-  const ip = isRecord(service.spec) ? String(service.spec.clusterIP) : '';
-  const match = /^10\.96\.(\d+)\.(\d+)$/.exec(ip);
-  return match ? Number(match[1]) * 256 + Number(match[2]) : 0;
 }
 
 /** Namespace and name, joined so that string order matches the store's namespace-then-name order. */
@@ -644,8 +549,11 @@ function checkName(meta: ObjectMeta, name: string): void {
   }
 }
 
-/** A request body as the typed decoder sees it: right apiVersion and kind (defaulted when absent), nulls gone. */
-function decodeObject(def: ResourceDef, body: unknown): KubeObject {
+/**
+ * A request body as the typed decoder sees it: right apiVersion and kind (defaulted when absent), nulls gone, and
+ * fields the kind lacks dropped (with a warning under `Warn`) or refused (`Strict`).
+ */
+function decodeObject(def: ResourceDef, body: unknown, options: WriteOptions): KubeObject {
   const gv = groupVersion(def);
   if (!isRecord(body)) {
     throw badRequest(`the object provided is unrecognized (must be of type ${def.kind}): expected a JSON object`);
@@ -668,14 +576,16 @@ function decodeObject(def: ResourceDef, body: unknown): KubeObject {
     );
   }
   const obj = dropNulls({ ...body, apiVersion, kind, metadata: isRecord(body.metadata) ? body.metadata : {} });
-  return obj as KubeObject;
-}
-
-function decodeScale(body: unknown): unknown {
-  if (!isRecord(body) || (body.kind !== undefined && body.kind !== 'Scale')) {
-    throw badRequest('the object provided is unrecognized (must be of type Scale)');
-  }
-  return body;
+  const cannot = `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}`;
+  const problem = decodingProblem(obj);
+  if (problem) throw badRequest(`${cannot}: ${problem}`);
+  const { pruned, unknown } = pruneUnknownFields(def.kind, obj as JsonRecord);
+  if (unknown.length === 0) return obj as KubeObject;
+  const messages = unknown.map((path) => `unknown field ${JSON.stringify(path)}`);
+  const mode = options.fieldValidation ?? 'Warn';
+  if (mode === 'Strict') throw badRequest(`${cannot}: strict decoding error: ${messages.join(', ')}`);
+  if (mode === 'Warn') options.warnings?.push(...messages);
+  return pruned as KubeObject;
 }
 
 function patchValue(target: unknown, patchType: PatchType, body: unknown): unknown {
@@ -710,97 +620,4 @@ function patchValue(target: unknown, patchType: PatchType, body: unknown): unkno
 function withoutManagedFields(obj: KubeObject): KubeObject {
   const { managedFields: _m, ...metadata } = obj.metadata;
   return { ...obj, metadata };
-}
-
-function encodeStringData(obj: KubeObject): void {
-  const data = isRecord(obj.data) ? { ...obj.data } : {};
-  for (const [key, value] of Object.entries(data)) {
-    if (typeof value !== 'string' || !BASE64.test(value)) {
-      throw badRequest(
-        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data[${JSON.stringify(key)}]`,
-      );
-    }
-  }
-  if (isRecord(obj.stringData)) {
-    for (const [key, value] of Object.entries(obj.stringData))
-      data[key] = Buffer.from(String(value)).toString('base64');
-    delete obj.stringData;
-    obj.data = data;
-  }
-}
-
-/** The status a resource starts with, where the real server (or an always-present controller) sets one. */
-function initialStatus(def: ResourceDef, obj: KubeObject): unknown {
-  const spec = isRecord(obj.spec) ? obj.spec : {};
-  switch (def.resource) {
-    case 'namespaces':
-      return { phase: 'Active' };
-    case 'services':
-    case 'ingresses':
-      return { loadBalancer: {} };
-    case 'persistentvolumeclaims': {
-      const requests = isRecord(spec.resources) && isRecord(spec.resources.requests) ? spec.resources.requests : {};
-      return { phase: 'Bound', accessModes: spec.accessModes, capacity: { ...requests } };
-    }
-    case 'pods':
-      return { phase: 'Pending', qosClass: 'BestEffort' };
-    default:
-      return undefined;
-  }
-}
-
-const META_ORDER = [
-  'name',
-  'generateName',
-  'namespace',
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'labels',
-  'annotations',
-  'ownerReferences',
-  'finalizers',
-  'managedFields',
-];
-
-/** Field order as the real server prints: apiVersion, kind, metadata (in its usual order), the rest, status. */
-function canonical(obj: KubeObject): KubeObject {
-  const metadata: ObjectMeta = {};
-  for (const key of META_ORDER) if (obj.metadata[key] !== undefined) metadata[key] = obj.metadata[key];
-  for (const key of Object.keys(obj.metadata)) if (!(key in metadata)) metadata[key] = obj.metadata[key];
-  const out: KubeObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
-  for (const key of Object.keys(obj)) {
-    if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata' && key !== 'status') out[key] = obj[key];
-  }
-  if (obj.status !== undefined) out.status = obj.status;
-  return out;
-}
-
-/** The `autoscaling/v1` Scale of a Deployment or StatefulSet. */
-function toScale(obj: KubeObject): KubeObject {
-  const spec = isRecord(obj.spec) ? obj.spec : {};
-  const status = isRecord(obj.status) ? obj.status : {};
-  const selector = isRecord(spec.selector) && isRecord(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
-  const m = obj.metadata;
-  return {
-    kind: 'Scale',
-    apiVersion: 'autoscaling/v1',
-    metadata: {
-      name: m.name,
-      namespace: m.namespace,
-      uid: m.uid,
-      resourceVersion: m.resourceVersion,
-      creationTimestamp: m.creationTimestamp,
-    },
-    spec: { replicas: spec.replicas ?? 0 },
-    status: {
-      replicas: status.replicas ?? 0,
-      selector: Object.entries(selector)
-        .map(([k, v]) => `${k}=${String(v)}`)
-        .join(','),
-    },
-  };
 }

@@ -7,7 +7,6 @@ import {
   ownsAtOrBelow,
   printPath,
   removeAt,
-  SEP,
   valueAt,
 } from './fields.ts';
 import { clone, deepEqual, type JsonRecord, type KubeObject, type ManagedFieldsEntry } from './objects.ts';
@@ -171,7 +170,8 @@ export function serverSideApply(
   for (const entry of managers) {
     if (isOwn(entry)) continue;
     for (const [path, value] of appliedLeaves) {
-      if (value === undefined && path.slice(path.lastIndexOf(SEP) + 1).startsWith('k:')) continue;
+      // A keyed item's or an empty keyed list's own path carries no value to conflict on.
+      if (value === undefined) continue;
       if (entry.fields.has(path) && !deepEqual(valueAt(live, path), value)) conflicts.push({ entry, path });
     }
   }

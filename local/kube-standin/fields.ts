@@ -14,41 +14,83 @@ import { deepEqual, isRecord, type JsonRecord } from './objects.ts';
  */
 export const SEP = '\u0000';
 
-const LIST_KEYS: Record<string, string> = {
-  containers: 'name',
-  initContainers: 'name',
-  ephemeralContainers: 'name',
-  env: 'name',
-  volumes: 'name',
-  volumeMounts: 'mountPath',
-  volumeDevices: 'devicePath',
-  imagePullSecrets: 'name',
-  hostAliases: 'ip',
-  resourceClaims: 'name',
-  conditions: 'type',
-  ownerReferences: 'uid',
-  containerStatuses: 'name',
-  initContainerStatuses: 'name',
+const LIST_KEYS: Record<string, readonly string[]> = {
+  containers: ['name'],
+  initContainers: ['name'],
+  ephemeralContainers: ['name'],
+  env: ['name'],
+  volumes: ['name'],
+  volumeMounts: ['mountPath'],
+  volumeDevices: ['devicePath'],
+  imagePullSecrets: ['name'],
+  hostAliases: ['ip'],
+  resourceClaims: ['name'],
+  conditions: ['type'],
+  ownerReferences: ['uid'],
+  containerStatuses: ['name'],
+  initContainerStatuses: ['name'],
 };
+/** Lists of scalars the schemas declare sets (`x-kubernetes-list-type: set`). */
+const SET_LISTS = new Set(['finalizers']);
+/** Key fields the schemas default when an item leaves them out; the item is keyed with the default. */
+const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
-/** The merge key of a list held in field `fieldName`, or undefined when the list is atomic. */
-export function listKey(fieldName: string, items: unknown[]): string | undefined {
+/**
+ * How the items of a list are told apart: by the values of key fields (an associative list, `map` in the schemas),
+ * or by their own value (a `set` of scalars).
+ */
+export type ListKey = { type: 'map'; fields: readonly string[] } | { type: 'set' };
+
+/** True when a list held in field `fieldName` is keyed or a set (when its items allow). */
+export function isKeyedList(fieldName: string): boolean {
+  return SET_LISTS.has(fieldName) || fieldName === 'ports' || LIST_KEYS[fieldName] !== undefined;
+}
+
+/** The key of a list held in field `fieldName`, or undefined when the list is atomic. */
+export function listKey(fieldName: string, items: unknown[]): ListKey | undefined {
   if (items.length === 0) return undefined;
-  let key = LIST_KEYS[fieldName];
-  if (fieldName === 'ports') key = items.every((i) => isRecord(i) && 'containerPort' in i) ? 'containerPort' : 'port';
+  let key: ListKey | undefined;
+  if (SET_LISTS.has(fieldName)) key = { type: 'set' };
+  else if (fieldName === 'ports') {
+    // Container ports are keyed by (containerPort, protocol), Service ports by (port, protocol), as in the schemas.
+    const container = items.every((i) => isRecord(i) && 'containerPort' in i);
+    key = { type: 'map', fields: container ? ['containerPort', 'protocol'] : ['port', 'protocol'] };
+  } else if (LIST_KEYS[fieldName]) key = { type: 'map', fields: LIST_KEYS[fieldName] };
   if (!key) return undefined;
-  const seen = new Set<unknown>();
+  const seen = new Set<string>();
   for (const item of items) {
-    if (!isRecord(item)) return undefined;
-    const value = item[key];
-    if ((typeof value !== 'string' && typeof value !== 'number') || seen.has(value)) return undefined;
-    seen.add(value);
+    const element = itemElement(key, item);
+    if (element === undefined || seen.has(element)) return undefined;
+    seen.add(element);
   }
   return key;
 }
 
-function keyElement(key: string, value: unknown): string {
-  return `k:${JSON.stringify({ [key]: value })}`;
+/** The same list key (both undefined counts as the same). */
+export function sameListKey(a: ListKey | undefined, b: ListKey | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.type === b.type && (a.type === 'set' || JSON.stringify(a.fields) === JSON.stringify((b as typeof a).fields));
+}
+
+/**
+ * The path element that names an item: `k:{"containerPort":8081,"protocol":"TCP"}` for an associative list (key
+ * fields in name order, defaults filled in), `v:"example.com/finalizer"` for a set; undefined when the item cannot
+ * be keyed.
+ */
+export function itemElement(key: ListKey, item: unknown): string | undefined {
+  if (key.type === 'set') {
+    return typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean'
+      ? `v:${JSON.stringify(item)}`
+      : undefined;
+  }
+  if (!isRecord(item)) return undefined;
+  const values: JsonRecord = {};
+  for (const field of [...key.fields].sort()) {
+    const value = item[field] ?? KEY_DEFAULTS[field];
+    if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+    values[field] = value;
+  }
+  return `k:${JSON.stringify(values)}`;
 }
 
 /** Which part of an object a field set covers: a main-resource write never owns `status`, a status write only it. */
@@ -106,13 +148,22 @@ function walk(value: unknown, path: string, fieldName: string, out: Map<string, 
     return;
   }
   if (Array.isArray(value)) {
+    // An empty keyed list or set owns the list, not a value: other managers' items are no conflict.
+    if (value.length === 0 && isKeyedList(fieldName)) {
+      out.set(path, undefined);
+      return;
+    }
     const key = listKey(fieldName, value);
     if (!key) {
       out.set(path, value);
       return;
     }
+    if (key.type === 'set') {
+      for (const item of value) out.set(`${path}${SEP}${itemElement(key, item)}`, item);
+      return;
+    }
     for (const item of value as JsonRecord[]) {
-      const itemPath = `${path}${SEP}${keyElement(key, item[key])}`;
+      const itemPath = `${path}${SEP}${itemElement(key, item)}`;
       out.set(itemPath, undefined);
       for (const field of Object.keys(item)) {
         if (item[field] !== undefined) walk(item[field], `${itemPath}${SEP}f:${field}`, field, out);
@@ -170,8 +221,9 @@ function removeChild(parent: unknown, element: string): void {
 }
 
 function itemIndex(list: unknown[], element: string): number {
-  const [key, value] = Object.entries(JSON.parse(element.slice(2)) as JsonRecord)[0]!;
-  return list.findIndex((item) => isRecord(item) && item[key] === value);
+  if (element.startsWith('v:')) return list.findIndex((item) => itemElement({ type: 'set' }, item) === element);
+  const fields = Object.keys(JSON.parse(element.slice(2)) as JsonRecord);
+  return list.findIndex((item) => itemElement({ type: 'map', fields }, item) === element);
 }
 
 /** True when `set` holds `path` or a path below it. */
@@ -188,6 +240,8 @@ export function printPath(path: string): string {
   for (const element of path.split(SEP)) {
     if (element.startsWith('f:')) {
       out += `.${element.slice(2)}`;
+    } else if (element.startsWith('v:')) {
+      out += `[=${element.slice(2)}]`;
     } else {
       const entries = Object.entries(JSON.parse(element.slice(2)) as JsonRecord);
       out += `[${entries.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;

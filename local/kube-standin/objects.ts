@@ -138,3 +138,33 @@ export function randomSuffix(random: () => number, length = 5): string {
 
 /** A seeded PRNG (mulberry32), shared with the tests' fuzzers. */
 export { mulberry32 as seededRandom } from '../seeded-random.ts';
+
+const META_ORDER = [
+  'name',
+  'generateName',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+];
+
+/** Field order as the real server prints: apiVersion, kind, metadata (in its usual order), the rest, status. */
+export function canonical(obj: KubeObject): KubeObject {
+  const metadata: ObjectMeta = {};
+  for (const key of META_ORDER) if (obj.metadata[key] !== undefined) metadata[key] = obj.metadata[key];
+  for (const key of Object.keys(obj.metadata)) if (!(key in metadata)) metadata[key] = obj.metadata[key];
+  const out: KubeObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
+  for (const key of Object.keys(obj)) {
+    if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata' && key !== 'status') out[key] = obj[key];
+  }
+  if (obj.status !== undefined) out.status = obj.status;
+  return out;
+}

@@ -1,4 +1,5 @@
-import { listKey } from './fields.ts';
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { itemElement, listKey, sameListKey } from './fields.ts';
 import { clone, dropNulls, isRecord, type JsonRecord } from './objects.ts';
 
 /** RFC 7386 JSON merge patch: maps merge, `null` deletes, everything else (lists too) replaces. */
@@ -17,7 +18,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
  * A strategic merge patch, approximated: a merge patch in which the keyed lists of fields.ts (containers, env,
  * volumes, ports, ...) merge item by item on their key and honour `$patch: delete` on an item and
  * `$patch: replace` on a map. Other directives (`$setElementOrder`, `$retainKeys`, `$deleteFromPrimitiveList`)
- * are dropped, and lists the real server would merge as sets of primitives (finalizers) are replaced.
+ * are dropped; `finalizers` merges as a set of values.
  */
 export function strategicMergePatch(target: unknown, patch: unknown, fieldName = ''): unknown {
   if (isRecord(patch)) {
@@ -42,16 +43,17 @@ export function strategicMergePatch(target: unknown, patch: unknown, fieldName =
       fieldName,
       patch.map((item) => (isRecord(item) ? withoutDirectives(item) : item)),
     );
-    if (key && (target.length === 0 || listKey(fieldName, target) === key)) {
+    if (key && (target.length === 0 || sameListKey(listKey(fieldName, target), key))) {
       const out = [...target];
-      for (const item of patch as JsonRecord[]) {
-        const index = out.findIndex((existing) => isRecord(existing) && existing[key] === item[key]);
-        if (item.$patch === 'delete') {
+      for (const item of patch as unknown[]) {
+        const element = itemElement(key, isRecord(item) ? withoutDirectives(item) : item);
+        const index = out.findIndex((existing) => itemElement(key, existing) === element);
+        if (isRecord(item) && item.$patch === 'delete') {
           if (index >= 0) out.splice(index, 1);
         } else if (index >= 0) {
-          out[index] = strategicMergePatch(out[index], item);
+          if (key.type === 'map') out[index] = strategicMergePatch(out[index], item);
         } else {
-          out.push(dropNulls(withoutDirectives(item)));
+          out.push(isRecord(item) ? dropNulls(withoutDirectives(item)) : item);
         }
       }
       return out;
@@ -83,13 +85,16 @@ export function mergeApplied(live: unknown, applied: unknown, fieldName = ''): u
     return out;
   }
   if (Array.isArray(applied) && Array.isArray(live)) {
+    // An empty keyed list or set adds no items; the items other managers own stay.
+    if (applied.length === 0 && listKey(fieldName, live)) return [...live];
     const key = listKey(fieldName, applied);
-    if (key && (live.length === 0 || listKey(fieldName, live) === key)) {
+    if (key && (live.length === 0 || sameListKey(listKey(fieldName, live), key))) {
       const out = [...live];
-      for (const item of applied as JsonRecord[]) {
-        const index = out.findIndex((existing) => isRecord(existing) && existing[key] === item[key]);
-        if (index >= 0) out[index] = mergeApplied(out[index], item);
-        else out.push(dropNulls(item));
+      for (const item of applied) {
+        const element = itemElement(key, item);
+        const index = out.findIndex((existing) => itemElement(key, existing) === element);
+        if (index < 0) out.push(dropNulls(item));
+        else if (key.type === 'map') out[index] = mergeApplied(out[index], item);
       }
       return out;
     }
@@ -100,102 +105,36 @@ export function mergeApplied(live: unknown, applied: unknown, fieldName = ''): u
 /** Why a JSON patch could not be applied; the handler answers 422. */
 export class JsonPatchError extends Error {}
 
-type Operation = { op: string; path: string; value?: unknown; from?: string };
+// fast-json-patch is CommonJS: under Node's ESM loader only its default export (module.exports) has names.
+const { applyPatch, JsonPatchError: FastJsonPatchError } = fastJsonPatch;
 
-/** RFC 6902 JSON patch over a copy of `document`. */
+/**
+ * RFC 6902 JSON patch over a copy of `document`, by fast-json-patch. Its errors are reworded as the real server
+ * (evanphx/json-patch) words them, so a client sees the same message from either.
+ */
 export function jsonPatch(document: unknown, operations: unknown): unknown {
   if (!Array.isArray(operations)) throw new JsonPatchError('a JSON patch must be a list of operations');
-  let doc = clone(document);
-  for (const raw of operations) {
-    if (!isRecord(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
-      throw new JsonPatchError(`invalid JSON patch operation: ${JSON.stringify(raw)}`);
-    }
-    const op = raw as Operation;
-    switch (op.op) {
-      case 'add':
-        doc = addAt(doc, op.path, clone(op.value), op.op);
-        break;
-      case 'remove':
-        doc = removePointer(doc, op.path, op.op).doc;
-        break;
-      case 'replace':
-        doc = removePointer(doc, op.path, op.op).doc;
-        doc = addAt(doc, op.path, clone(op.value), op.op);
-        break;
-      case 'move': {
-        const taken = removePointer(doc, String(op.from), op.op);
-        doc = addAt(taken.doc, op.path, taken.value, op.op);
-        break;
+  try {
+    return applyPatch(clone(document), clone(operations) as Operation[], true, true).newDocument;
+  } catch (error) {
+    if (!(error instanceof FastJsonPatchError)) throw error;
+    const operation = isRecord(error.operation) ? error.operation : {};
+    const op = String(operation.op ?? '');
+    const path = String(operation.path ?? '');
+    switch (error.name) {
+      case 'TEST_OPERATION_FAILED':
+        throw new JsonPatchError(`testing value ${path} failed: test failed`);
+      case 'OPERATION_OP_INVALID':
+        throw new JsonPatchError(`Unexpected kind: ${op}`);
+      case 'OPERATION_NOT_AN_OBJECT':
+      case 'OPERATION_PATH_INVALID':
+      case 'OPERATION_FROM_REQUIRED':
+      case 'OPERATION_VALUE_REQUIRED':
+        throw new JsonPatchError(`invalid JSON patch operation: ${JSON.stringify(error.operation)}`);
+      default: {
+        const pointer = error.name === 'OPERATION_FROM_UNRESOLVABLE' ? String(operation.from ?? '') : path;
+        throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${pointer}": missing value`);
       }
-      case 'copy':
-        doc = addAt(doc, op.path, clone(getPointer(doc, String(op.from), op.op)), op.op);
-        break;
-      case 'test': {
-        const actual = getPointer(doc, op.path, op.op);
-        if (JSON.stringify(actual) !== JSON.stringify(op.value)) {
-          throw new JsonPatchError(`testing value ${op.path} failed: test failed`);
-        }
-        break;
-      }
-      default:
-        throw new JsonPatchError(`Unexpected kind: ${op.op}`);
     }
   }
-  return doc;
-}
-
-function tokens(pointer: string): string[] {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new JsonPatchError(`invalid JSON pointer: ${pointer}`);
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-function missing(op: string, pointer: string): JsonPatchError {
-  return new JsonPatchError(`${op} operation does not apply: doc is missing path: "${pointer}": missing value`);
-}
-
-function getPointer(doc: unknown, pointer: string, op: string): unknown {
-  let current = doc;
-  for (const token of tokens(pointer)) {
-    if (Array.isArray(current)) current = current[Number(token)];
-    else if (isRecord(current)) current = current[token];
-    else current = undefined;
-    if (current === undefined) throw missing(op, pointer);
-  }
-  return current;
-}
-
-function parentOf(doc: unknown, pointer: string, op: string): { parent: unknown; last: string } {
-  const all = tokens(pointer);
-  if (all.length === 0) return { parent: undefined, last: '' };
-  const last = all.pop()!;
-  const parentPointer = all.length ? `/${all.map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}` : '';
-  return { parent: getPointer(doc, parentPointer, op), last };
-}
-
-function addAt(doc: unknown, pointer: string, value: unknown, op: string): unknown {
-  if (pointer === '') return value;
-  const { parent, last } = parentOf(doc, pointer, op);
-  if (Array.isArray(parent)) {
-    const index = last === '-' ? parent.length : Number(last);
-    if (!Number.isInteger(index) || index < 0 || index > parent.length) throw missing(op, pointer);
-    parent.splice(index, 0, value);
-  } else if (isRecord(parent)) {
-    parent[last] = value;
-  } else {
-    throw missing(op, pointer);
-  }
-  return doc;
-}
-
-function removePointer(doc: unknown, pointer: string, op: string): { doc: unknown; value: unknown } {
-  const value = getPointer(doc, pointer, op);
-  if (pointer === '') return { doc: undefined, value };
-  const { parent, last } = parentOf(doc, pointer, op);
-  if (Array.isArray(parent)) parent.splice(Number(last), 1);
-  else if (isRecord(parent)) delete parent[last];
-  return { doc, value };
 }

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { isRecord, type KubeObject } from './objects.ts';
 import { resourceDef } from './resources.ts';
 import { badRequest, KubeStatusError, notFound } from './status.ts';
 import type { ObjectStore } from './store.ts';
-import { type WebSocketConnection, WebSocketServer, type WebSocketServerLike } from './websocket.ts';
 
 /** The WebSocket subprotocol of the kubelet's port-forward: binary frames, one channel byte in front of each. */
 export const PORT_FORWARD_PROTOCOL = 'v4.channel.k8s.io';
@@ -39,7 +39,7 @@ export type PortForwardRequest = { pod: KubeObject; ports: number[] };
  */
 export class PortForwarder {
   private readonly targets = new Map<string, { host: string; port: number }>();
-  private readonly server: WebSocketServerLike;
+  private readonly server: WebSocketServer;
   private readonly forwards = new Set<() => void>();
 
   /**
@@ -148,7 +148,7 @@ export class PortForwarder {
     this.server.close();
   }
 
-  private forward(ws: WebSocketConnection, { pod, ports }: PortForwardRequest): void {
+  private forward(ws: WebSocket, { pod, ports }: PortForwardRequest): void {
     const namespace = pod.metadata.namespace!;
     const name = pod.metadata.name!;
     const sandbox = (pod.metadata.uid ?? name).replaceAll('-', '');
@@ -177,7 +177,9 @@ export class PortForwarder {
       this.forwards.delete(end);
       for (const stream of streams) stream.target?.destroy();
     });
-    ws.on('message', (data) => {
+    // The default binaryType, 'nodebuffer', delivers every message as one Buffer.
+    ws.on('message', (raw) => {
+      const data = raw as Buffer;
       if (data.length === 0) return;
       const channel = data[0]!;
       const stream = channel % 2 === 0 ? streams[channel / 2] : undefined;

@@ -47,6 +47,7 @@ const core = { group: '', version: 'v1' };
 const apps = { group: 'apps', version: 'v1' };
 const networking = { group: 'networking.k8s.io', version: 'v1' };
 const policy = { group: 'policy', version: 'v1' };
+const storage = { group: 'storage.k8s.io', version: 'v1' };
 const rbac = { group: 'rbac.authorization.k8s.io', version: 'v1', nameRule: 'path-segment' as const };
 
 /** Every resource the stand-in serves, in discovery order. */
@@ -137,6 +138,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: ['status'],
     generation: true,
   }),
+  def({ ...storage, resource: 'storageclasses', kind: 'StorageClass', namespaced: false, shortNames: ['sc'] }),
   def({ ...rbac, resource: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
   def({ ...rbac, resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
   def({ ...rbac, resource: 'roles', kind: 'Role' }),
@@ -279,6 +281,28 @@ export function openApiIndex(): unknown {
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=kube-standin` };
   }
   return { paths };
+}
+
+/**
+ * `/openapi/v2` without definitions, as JSON and as the gnostic protobuf (`openapi_v2.Document`: swagger = 1,
+ * info = 2 with title = 1 and version = 2) that kubectl before 1.27 asks for before every apply. kubectl validates
+ * only kinds the document defines, so with none it leaves validation to the server, as with the v3 documents.
+ */
+export function openApiV2(): { json: unknown; protobuf: Buffer; mediaType: string } {
+  const version = STANDIN_VERSION.gitVersion;
+  return {
+    json: { swagger: '2.0', info: { title: 'Kubernetes', version }, paths: {}, definitions: {} },
+    protobuf: protobufDocument('2.0', 'Kubernetes', version),
+    // Asked for as `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, served as kube-openapi serves it.
+    mediaType: 'application/octet-stream',
+  };
+}
+
+function protobufDocument(swagger: string, title: string, version: string): Buffer {
+  const field = (number: number, bytes: Buffer) =>
+    Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
+  const info = Buffer.concat([field(1, Buffer.from(title)), field(2, Buffer.from(version))]);
+  return Buffer.concat([field(1, Buffer.from(swagger)), field(2, info)]);
 }
 
 /** `/openapi/v3/api[s]/<groupVersion>`, or undefined when that group version is not served. */

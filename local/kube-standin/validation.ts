@@ -1,12 +1,15 @@
+import { BlockList, isIP } from 'node:net';
 import { deepEqual, isRecord, type JsonRecord, type KubeObject } from './objects.ts';
+import { parseQuantity } from './quantity.ts';
 import type { NameRule, ResourceDef } from './resources.ts';
 import type { FieldError } from './status.ts';
 
 /**
  * The subset of the API server's validation that catches mistakes a manifest renderer can make: names, labels,
  * annotations size, workload selectors and containers, container and service ports, config keys, immutable
- * fields on update. Messages follow apimachinery's wording. Quantities, probes, affinity, RBAC rules and the
- * rest of the schemas are not checked.
+ * fields on update (a bound PersistentVolumeClaim's spec but for a growing storage request), resource quantities (not
+ * negative, requests within limits), NetworkPolicy CIDRs. Messages follow apimachinery's wording. Probes, affinity,
+ * RBAC rules and the rest of the schemas are not checked.
  */
 export function validateObject(def: ResourceDef, obj: KubeObject, old?: KubeObject): FieldError[] {
   const errors: FieldError[] = [];
@@ -31,6 +34,12 @@ export function validateObject(def: ResourceDef, obj: KubeObject, old?: KubeObje
       break;
     case 'pods':
       if (spec) validatePodSpec(spec, 'spec', errors);
+      break;
+    case 'persistentvolumeclaims':
+      validateClaim(spec, oldSpec, errors);
+      break;
+    case 'networkpolicies':
+      validateNetworkPolicy(spec, errors);
       break;
     case 'services':
       validateService(spec, oldSpec, errors);
@@ -213,6 +222,7 @@ function validatePodSpec(spec: JsonRecord, path: string, errors: FieldError[]): 
         names.add(name);
       }
       if (!c.image) errors.push(required(`${at}.image`));
+      validateResources(c.resources, `${at}.resources`, errors);
       const ports = Array.isArray(c.ports) ? c.ports : [];
       ports.forEach((rawPort, j) => {
         const port = isRecord(rawPort) ? rawPort : {};
@@ -291,4 +301,154 @@ function validateConfigKeys(obj: KubeObject, errors: FieldError[]): void {
   }
   if (size > 1048576)
     errors.push({ type: 'FieldValueTooLong', field: '[]', detail: 'must have at most 1048576 bytes' });
+}
+
+/** Requests and limits: none negative, and no request above its limit. */
+function validateResources(resources: unknown, path: string, errors: FieldError[]): void {
+  if (!isRecord(resources)) return;
+  const limits = isRecord(resources.limits) ? resources.limits : {};
+  for (const kind of ['limits', 'requests']) {
+    const values = isRecord(resources[kind]) ? resources[kind] : {};
+    for (const [name, raw] of Object.entries(values)) {
+      const value = parseQuantity(raw);
+      if (value < 0)
+        errors.push(invalid(`${path}.${kind}[${name}]`, String(raw), 'must be greater than or equal to 0'));
+      const limit = parseQuantity(limits[name]);
+      if (kind === 'requests' && limits[name] !== undefined && value > limit) {
+        errors.push(
+          invalid(`${path}.requests`, String(raw), `must be less than or equal to ${name} limit of ${limits[name]}`),
+        );
+      }
+    }
+  }
+}
+
+const CLAIM_IMMUTABLE =
+  'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims';
+
+/**
+ * A claim needs a storage request; once bound (the stand-in binds every claim at once) its spec is immutable but for
+ * `resources.requests` (and `volumeAttributesClassName`), and the storage request may not shrink. Whether it may grow
+ * is the PersistentVolumeClaimResize admission's question (api.ts), not validation's.
+ */
+function validateClaim(spec: JsonRecord | undefined, oldSpec: JsonRecord | undefined, errors: FieldError[]): void {
+  const s = spec ?? {};
+  const requests = isRecord(s.resources) && isRecord(s.resources.requests) ? s.resources.requests : {};
+  if (requests.storage === undefined) errors.push(required('spec.resources[storage]'));
+  else if (!(parseQuantity(requests.storage) > 0)) {
+    errors.push(invalid('spec.resources[storage]', String(requests.storage), 'must be greater than zero'));
+  }
+  validateResources(s.resources, 'spec.resources', errors);
+  if (!oldSpec) return;
+  const mutable = (x: JsonRecord) => {
+    const { volumeAttributesClassName: _v, ...rest } = x;
+    const resources = isRecord(rest.resources) ? { ...rest.resources, requests: undefined } : rest.resources;
+    return { ...rest, resources };
+  };
+  if (!deepEqual(dropUndefined(mutable(oldSpec)), dropUndefined(mutable(s)))) {
+    errors.push({ type: 'FieldValueForbidden', field: 'spec', detail: CLAIM_IMMUTABLE });
+  }
+  const oldRequests =
+    isRecord(oldSpec.resources) && isRecord(oldSpec.resources.requests) ? oldSpec.resources.requests : {};
+  if (parseQuantity(requests.storage) < parseQuantity(oldRequests.storage)) {
+    errors.push({
+      type: 'FieldValueForbidden',
+      field: 'spec.resources.requests.storage',
+      detail: 'field can not be less than previous value',
+    });
+  }
+}
+
+function dropUndefined(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? null));
+}
+
+const CIDR_MSG = 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)';
+
+/** Every `ipBlock` of the ingress and egress rules: a valid CIDR, and `except` strictly inside it. */
+function validateNetworkPolicy(spec: JsonRecord | undefined, errors: FieldError[]): void {
+  for (const [direction, peers] of [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ] as const) {
+    const rules = Array.isArray(spec?.[direction]) ? (spec[direction] as unknown[]) : [];
+    rules.forEach((rule, i) => {
+      const list = isRecord(rule) && Array.isArray(rule[peers]) ? (rule[peers] as unknown[]) : [];
+      list.forEach((peer, j) => {
+        if (!isRecord(peer) || !isRecord(peer.ipBlock)) return;
+        validateIpBlock(peer.ipBlock, `spec.${direction}[${i}].${peers}[${j}].ipBlock`, errors);
+      });
+    });
+  }
+}
+
+function validateIpBlock(block: JsonRecord, path: string, errors: FieldError[]): void {
+  const cidr = typeof block.cidr === 'string' ? block.cidr : '';
+  if (!cidr) {
+    errors.push(required(`${path}.cidr`));
+    return;
+  }
+  const outer = parseCidr(cidr);
+  if (!outer) errors.push(invalid(`${path}.cidr`, cidr, CIDR_MSG));
+  const excepts = Array.isArray(block.except) ? block.except : [];
+  excepts.forEach((raw, i) => {
+    const text = String(raw);
+    const inner = parseCidr(text);
+    if (!inner) errors.push(invalid(`${path}.except[${i}]`, text, CIDR_MSG));
+    else if (outer && !strictlyInside(inner, outer)) {
+      errors.push(invalid(`${path}.except[${i}]`, text, 'must be a strict subset of `cidr`'));
+    }
+  });
+}
+
+type Cidr = { address: string; prefix: number; family: 'ipv4' | 'ipv6' };
+
+/** A CIDR as Go's net.ParseCIDR reads it: an IPv4 or IPv6 address, a slash, a prefix length in range. */
+function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const address = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  const version = isIP(address);
+  if (version === 0 || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function strictlyInside(inner: Cidr, outer: Cidr): boolean {
+  if (inner.family !== outer.family || inner.prefix <= outer.prefix) return false;
+  const block = new BlockList();
+  block.addSubnet(outer.address, outer.prefix, outer.family);
+  return block.check(inner.address, inner.family);
+}
+
+const QUANTITY_REGEX = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+/**
+ * Why an object cannot be decoded, or undefined: a resource quantity (under `resources.limits`/`requests`, an
+ * `emptyDir.sizeLimit`) that does not parse. The real server fails such a body while decoding it into its Go type,
+ * before validation, with a 400; the stand-in decodes untyped JSON, so it looks for them here.
+ */
+export function decodingProblem(obj: unknown): string | undefined {
+  let problem: string | undefined;
+  const visit = (value: unknown, key: string, parentKey: string): void => {
+    if (problem) return;
+    if (isRecord(value)) {
+      const quantities =
+        (parentKey === 'resources' && (key === 'limits' || key === 'requests')) ||
+        (parentKey === 'status' && key === 'capacity');
+      for (const [k, v] of Object.entries(value)) {
+        if ((quantities || (key === 'emptyDir' && k === 'sizeLimit')) && Number.isNaN(parseQuantity(v))) {
+          problem = `quantities must match the regular expression ${QUANTITY_REGEX}`;
+          return;
+        }
+        visit(v, k, key);
+      }
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item, '', key);
+    }
+  };
+  visit(obj, '', '');
+  return problem;
 }

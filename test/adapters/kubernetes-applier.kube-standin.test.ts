@@ -1,6 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKubernetesApplier } from '../../functions/adapters/kubernetes-applier.ts';
+import { createKubernetesApplier, FIELD_MANAGER } from '../../functions/adapters/kubernetes-applier.ts';
 import { COMPONENT_NAMES } from '../../functions/core/naming.ts';
 import type { KubeObject } from '../../functions/core/ports.ts';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
@@ -98,5 +98,62 @@ describe('Kubernetes applier against a stand-in that checks bearer tokens', () =
     const observed = await applier.observe('here', applied);
     expect(resourceRequests().sort()).toEqual(['list deployments', 'list pods']);
     expect(observed.taskManagersDesired).toBe(4);
+  });
+});
+
+describe("Kubernetes applier's field ownership against another manager (kube stand-in, official client)", () => {
+  let standin: KubeStandin;
+
+  beforeAll(async () => {
+    standin = await startKubeStandin({ readinessDelayMs: 600_000 });
+  });
+  afterAll(async () => standin?.stop());
+
+  /** What the applier sends for one object, but without `force`: the request its forced apply overrides. */
+  async function applyWithoutForce(object: KubeObject): Promise<{ code: number; message: string }> {
+    const client = KubernetesObjectApi.makeApiClient(standin.kubeConfig());
+    try {
+      await client.patch(object, undefined, undefined, FIELD_MANAGER, false, PatchStrategy.ServerSideApply);
+      return { code: 200, message: '' };
+    } catch (error) {
+      if (!(error instanceof ApiException)) throw error;
+      return { code: error.code, message: (JSON.parse(error.body as string) as { message: string }).message };
+    }
+  }
+
+  it('conflicts without force on a field another manager changed, naming it; with force it takes the field back', async () => {
+    const applier = createKubernetesApplier({ kubeConfig: async () => standin.kubeConfig() });
+    const stages = workloads('contested', 2);
+    await applier.apply(stages);
+    // An operator scales the TaskManagers by hand: an Update by another manager takes .spec.replicas.
+    await standin
+      .kubeConfig()
+      .makeApiClient(AppsV1Api)
+      .patchNamespacedDeployment({
+        name: COMPONENT_NAMES.taskManager,
+        namespace: 'contested',
+        body: [{ op: 'replace', path: '/spec/replicas', value: 5 }],
+        fieldManager: 'kubectl-scale',
+      });
+    const taskManagers = stages[1]!.find((o) => o.metadata.name === COMPONENT_NAMES.taskManager)!;
+
+    expect(await applyWithoutForce(taskManagers)).toEqual({
+      code: 409,
+      message: 'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas',
+    });
+    // The JobManager, whose fields nobody else touched, applies without force.
+    const jobManager = stages[1]!.find((o) => o.metadata.name === COMPONENT_NAMES.jobManager)!;
+    expect((await applyWithoutForce(jobManager)).code).toBe(200);
+
+    await applier.apply(stages);
+    const live = standin
+      .objects()
+      .find((o) => o.kind === 'Deployment' && o.metadata.name === taskManagers.metadata.name);
+    expect((live?.spec as { replicas?: number } | undefined)?.replicas).toBe(2);
+    const managers = (live?.metadata.managedFields ?? [])
+      .filter((e) => Object.hasOwn((e.fieldsV1 as { 'f:spec'?: object })['f:spec'] ?? {}, 'f:replicas'))
+      .map((e) => e.manager);
+    expect(managers).toEqual([FIELD_MANAGER]);
+    expect((await applyWithoutForce(taskManagers)).code).toBe(200);
   });
 });

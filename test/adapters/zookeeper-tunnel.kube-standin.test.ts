@@ -8,6 +8,7 @@ import { get as httpsGet } from 'node:https';
 import { createServer, type Server, connect as tcpConnect } from 'node:net';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import ZooKeeper from 'zookeeper';
 import { createZooKeeperNamespaces, digestId } from '../../functions/adapters/zookeeper-namespaces.ts';
 import { createZooKeeperTunnel, type ZooKeeperTunnel } from '../../functions/adapters/zookeeper-tunnel.ts';
@@ -16,7 +17,6 @@ import { parsePlatformSettings } from '../../functions/core/platform.ts';
 import type { ZooKeeperIdentity } from '../../functions/core/ports.ts';
 import { buildZookeeperEnsemble } from '../../infra/kubernetes/zookeeper.ts';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
-import { WebSocket, type WebSocketConnection } from '../../local/kube-standin/websocket.ts';
 import { freePort } from '../../local/net.ts';
 import { startZooKeeperServer, type ZooKeeperServer } from '../../local/zookeeper-server.ts';
 import { selfSignedCertificate } from '../support/self-signed-certificate.ts';
@@ -376,13 +376,13 @@ describe('kube stand-in pods/portforward (raw WebSocket client)', () => {
     await new Promise((resolve) => echo.close(resolve));
   });
 
-  type Opened = { ws: WebSocketConnection; messages: Buffer[]; closed: Promise<number> };
+  type Opened = { ws: WebSocket; messages: Buffer[]; closed: Promise<number> };
 
   function open(path: string, protocols = ['v4.channel.k8s.io'], token = TOKEN): Promise<Opened> {
     const url = `${standin.url.replace('https://', 'wss://')}${path}`;
     const ws = new WebSocket(url, protocols, { headers: { Authorization: `Bearer ${token}` }, ca: tls.cert });
     const messages: Buffer[] = [];
-    ws.on('message', (data) => messages.push(data));
+    ws.on('message', (data) => messages.push(data as Buffer));
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     return new Promise((resolve, reject) => {
       ws.on('open', () => resolve({ ws, messages, closed }));

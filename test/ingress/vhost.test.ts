@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from '../../local/kube-standin/websocket.ts';
+import { WebSocket } from 'ws';
 import { type FakeJobManager, startFakeJobManager } from './support/fake-jobmanager.ts';
 import { type IngressPlane, startIngressPlane } from './support/ingress-plane.ts';
 import { type VhostResponse, vhostRequest } from './support/vhost-client.ts';

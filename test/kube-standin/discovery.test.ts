@@ -106,6 +106,13 @@ const manifests: KubernetesObject[] = [
     subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'disco' }],
   } as KubernetesObject,
   {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: 'disco-gp3' },
+    provisioner: 'ebs.csi.aws.com',
+    allowVolumeExpansion: true,
+  } as KubernetesObject,
+  {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name: 'reader', namespace: 'disco' },
@@ -151,6 +158,7 @@ describe('kube stand-in discovery', () => {
       'apps',
       'networking.k8s.io',
       'policy',
+      'storage.k8s.io',
       'rbac.authorization.k8s.io',
     ]);
     const version = await standin.kubeConfig().makeApiClient(VersionApi).getCode();

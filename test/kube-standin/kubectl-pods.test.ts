@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
+import { KUBECTL } from '../support/kubectl.ts';
 
 const manifest = `
 apiVersion: v1
@@ -40,7 +41,7 @@ describe('kube stand-in pods through kubectl: logs, events, nodes', () => {
   const kubectl = (args: string[], input?: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(
-        'kubectl',
+        KUBECTL,
         ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
         { timeout: 20_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
@@ -100,7 +101,7 @@ describe('kube stand-in pods through kubectl: logs, events, nodes', () => {
   });
 
   it('follows a log until the Pod is deleted', async () => {
-    const child = spawn('kubectl', [
+    const child = spawn(KUBECTL, [
       '--kubeconfig',
       join(dir, 'kubeconfig'),
       'logs',

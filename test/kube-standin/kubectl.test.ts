@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
+import { KUBECTL, KUBECTL_DIR } from '../support/kubectl.ts';
 
 const manifest = `
 apiVersion: v1
@@ -29,7 +30,7 @@ spec:
           image: flink:1.20
 `;
 
-// kubectl comes with the machine image; .ci/run installs Debian's kubernetes-client where it is missing.
+// Debian's kubectl (1.20), which the test setup unpacks into the project's cache (test/support/kubectl.ts).
 describe('kube stand-in with a real kubectl', () => {
   let standin: KubeStandin;
   let dir: string;
@@ -38,7 +39,7 @@ describe('kube stand-in with a real kubectl', () => {
   const kubectl = (args: string[], input?: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(
-        'kubectl',
+        KUBECTL,
         ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
         { timeout: 20_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
@@ -74,6 +75,12 @@ describe('kube stand-in with a real kubectl', () => {
     const json = await kubectl(['get', 'pods', '-n', 'cli', '-o', 'json']);
     const pods = JSON.parse(json.stdout) as { items: { status: { phase: string } }[] };
     expect(pods.items.map((p) => p.status.phase)).toEqual(['Running', 'Running']);
+  });
+
+  it("runs Debian's kubectl from the project's cache, not the one on the PATH", async () => {
+    expect(await readFile(join(KUBECTL_DIR, 'package'), 'utf8')).toMatch(/^kubernetes-client_.*\.deb$/m);
+    const version = await kubectl(['version', '--client']);
+    expect(version.stdout).toMatch(/GitVersion:"v1\.\d+\.\d+"|Client Version: v1\./);
   });
 
   it('reports a missing object the way kubectl prints a NotFound Status', async () => {

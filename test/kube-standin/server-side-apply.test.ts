@@ -227,3 +227,74 @@ describe('kube stand-in server-side apply', () => {
     );
   });
 });
+
+describe('kube stand-in server-side apply list keys', () => {
+  type Fields = Record<string, Record<string, Record<string, unknown>>>;
+  const fieldsOf = (obj: unknown, manager: string) =>
+    (obj as V1Deployment).metadata?.managedFields?.find((e) => e.manager === manager)?.fieldsV1 as Fields | undefined;
+
+  function dnsService(manager: string, protocol: 'TCP' | 'UDP') {
+    return apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'dns', namespace },
+        spec: { selector: { app: 'dns' }, ports: [{ name: `dns-${protocol.toLowerCase()}`, port: 53, protocol }] },
+      },
+      manager,
+    );
+  }
+
+  it('keys Service ports by port and protocol, so two managers own 53/TCP and 53/UDP side by side', async () => {
+    await dnsService('tcp-owner', 'TCP');
+    const both = await dnsService('udp-owner', 'UDP');
+    expect(both.spec?.ports?.map((p) => `${p.port}/${p.protocol}`)).toEqual(['53/TCP', '53/UDP']);
+    expect(fieldsOf(both, 'tcp-owner')?.['f:spec']?.['f:ports']).toHaveProperty(['k:{"port":53,"protocol":"TCP"}']);
+    expect(fieldsOf(both, 'udp-owner')?.['f:spec']?.['f:ports']).toHaveProperty(['k:{"port":53,"protocol":"UDP"}']);
+    const { code } = await failure(
+      apply(
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'dns', namespace },
+          spec: { ports: [{ name: 'renamed', port: 53, protocol: 'UDP' }] },
+        },
+        'tcp-owner',
+      ),
+    );
+    expect(code).toBe(409);
+  });
+
+  it('keys container ports by containerPort and protocol, defaulting the protocol to TCP', async () => {
+    const deployment = taskManagers('ports', 1);
+    deployment.spec!.template.spec!.containers[0]!.ports = [
+      { containerPort: 6123, name: 'rpc' },
+      { containerPort: 6123, protocol: 'UDP', name: 'rpc-udp' },
+    ];
+    const applied = await apply(deployment);
+    const container = applied.spec?.template.spec?.containers[0];
+    expect(container?.ports?.map((p) => `${p.containerPort}/${p.protocol}`)).toEqual(['6123/TCP', '6123/UDP']);
+    const template = fieldsOf(applied, 'flinkplane')?.['f:spec']?.['f:template'] as Fields | undefined;
+    const containers = template?.['f:spec']?.['f:containers'] as Record<string, Record<string, unknown>>;
+    expect(Object.keys(containers['k:{"name":"taskmanager"}']?.['f:ports'] ?? {}).sort()).toEqual([
+      'k:{"containerPort":6123,"protocol":"TCP"}',
+      'k:{"containerPort":6123,"protocol":"UDP"}',
+    ]);
+  });
+
+  it('merges metadata.finalizers as a set: each manager owns and removes only its own values', async () => {
+    const config = (finalizers: string[]) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'finalized', namespace, finalizers },
+    });
+    await apply(config(['example.com/a']), 'a');
+    const both = await apply(config(['example.com/b']), 'b');
+    expect(both.metadata?.finalizers).toEqual(['example.com/a', 'example.com/b']);
+    expect(fieldsOf(both, 'b')?.['f:metadata']?.['f:finalizers']).toEqual({ 'v:"example.com/b"': {} });
+    const released = await apply(config([]), 'a');
+    expect(released.metadata?.finalizers).toEqual(['example.com/b']);
+    const emptied = await apply(config([]), 'b');
+    expect(emptied.metadata?.finalizers ?? []).toEqual([]);
+  });
+});

@@ -9,6 +9,7 @@ import { derive } from '../../local/local-control-plane.ts';
 import { cacheDir } from '../../local/maven/resolve.ts';
 import { freePort } from '../../local/net.ts';
 import { networkInstanceId } from '../../local/pod-runtimes/kubelet/network.ts';
+import { KUBECTL } from '../support/kubectl.ts';
 import { connectZooKeeper } from '../support/zookeeper-client.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -187,7 +188,7 @@ describe('npm start: the local control plane on embedded defaults (Kubernetes st
       components: { zookeeper: { runsOn: string } };
     };
     const server = health.components.zookeeper.runsOn.replace(/^ZooKeeper \S+ at /, '');
-    const { stdout } = await run('kubectl', [
+    const { stdout } = await run(KUBECTL, [
       ...['--kubeconfig', join(dataDir, 'kubeconfig'), '-n', 'tenant-acme'],
       ...['get', 'deployment', 'zookeeper-proxy', '-o', 'json'],
     ]);
@@ -213,7 +214,7 @@ describe('npm start: the local control plane on embedded defaults (Kubernetes st
   });
 
   it('lets kubectl list the tenant objects through the written kubeconfig', async () => {
-    const { stdout } = await run('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), 'get', 'deployments', '-A']);
+    const { stdout } = await run(KUBECTL, ['--kubeconfig', join(dataDir, 'kubeconfig'), 'get', 'deployments', '-A']);
     expect(stdout).toMatch(/tenant-acme\s+flink-cluster-jobmanager\s+1\/1/);
     expect(stdout).toMatch(/tenant-acme\s+flink-cluster-taskmanager\s+3\/3/);
   });
@@ -232,7 +233,7 @@ describe('npm start: the local control plane on embedded defaults (Kubernetes st
         generation: 1,
         spec: { taskManager: { instances: 3 } },
       });
-      const { stdout } = await run('kubectl', [
+      const { stdout } = await run(KUBECTL, [
         '--kubeconfig',
         join(dataDir, 'kubeconfig'),
         'get',
@@ -381,7 +382,7 @@ async function readyPodIp(dataDir: string, namespace: string, selector: string):
   const deadline = Date.now() + 90_000;
   let pods: Pod[] = [];
   while (Date.now() < deadline) {
-    const { stdout } = await run('kubectl', [
+    const { stdout } = await run(KUBECTL, [
       ...['--kubeconfig', join(dataDir, 'kubeconfig'), '-n', namespace],
       ...['get', 'pods', '-l', selector, '-o', 'json'],
     ]);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer } from '../../../local/kube-standin/websocket.ts';
+import { WebSocketServer } from 'ws';
 
 /** What the fake saw of one upload. */
 export interface ReceivedUpload {
@@ -94,7 +94,7 @@ export async function startFakeJobManager(): Promise<FakeJobManager> {
     last = request.headers;
     requests++;
     websockets.handleUpgrade(request, socket, head, (connection) => {
-      connection.on('message', (data) => connection.send(Buffer.concat([Buffer.from('echo: '), data])));
+      connection.on('message', (data) => connection.send(Buffer.concat([Buffer.from('echo: '), data as Buffer])));
     });
   });
   server.on('connection', (socket: Socket) => {

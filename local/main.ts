@@ -58,7 +58,12 @@ async function main(): Promise<void> {
   const log = (message: string, context: Record<string, unknown>) =>
     console.error(JSON.stringify({ level: 'error', message, ...context }));
   const consoleUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  const served = await serveLocalPlane(local, { port, host, adminToken, consoleUrl, log });
+  const served = await serveLocalPlane(local, { port, host, adminToken, consoleUrl, log }).catch(
+    async (error: unknown) => {
+      await local.stop();
+      throw error;
+    },
+  );
 
   const health = (await local.health()).components as Record<
     string,
@@ -100,18 +105,63 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     clearInterval(reconciler);
-    console.log(`\n${signal}: stopping…`);
+    console.log(`\n${reason}: stopping…`);
+    // The stores and ZooKeeper also end by themselves once this process is gone, so a stuck close is cut short.
+    setTimeout(() => {
+      console.error(`Not stopped within ${STOP_TIMEOUT_MS} ms; exiting anyway.`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
     await served.close();
     await local.stop();
     process.exit(0);
   };
+  // Stopping because npm went away may write to a pipe nobody reads any more: that must not end the stop half-way.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
+  watchParent(() => void stop('parent process gone'));
 }
+
+/** How long a stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Calls `gone` once the process that started this one has exited: a `kill -9` of npm (or of tsx) cannot forward a
+ * signal, and without this the plane would keep its port as an orphan. `process.ppid` is read once by Node, so the
+ * live parent comes from /proc; elsewhere the parent is probed with signal 0.
+ */
+function watchParent(gone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (parentPid() !== parent) {
+      clearInterval(timer);
+      gone();
+    }
+  }, PARENT_POLL_MS);
+  timer.unref();
+  const parentPid = (): number | undefined => {
+    try {
+      // The fields after the command name, which may itself hold spaces and parentheses: state, ppid, …
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      try {
+        process.kill(parent, 0);
+        return parent;
+      } catch {
+        return undefined;
+      }
+    }
+  };
+}
+
+/** How often the parent is checked. */
+const PARENT_POLL_MS = 500;
 
 /** A secret generated on first start and kept (mode 0600) so a restart keeps it. */
 function keptSecret(file: string): string {
@@ -121,4 +171,11 @@ function keptSecret(file: string): string {
   return secret;
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // A start that fails (a bad operator token, a port in use, a store that cannot open its data) is one line, not a
+  // stack: whatever had started was stopped on the way out.
+  console.error(`Flinkplane did not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -172,7 +172,15 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
     }
     case 'purge': {
       const name = requireTenant(positionals[0]);
-      const confirm = values.confirm ?? '';
+      // The API's own refusal names its query parameter; the CLI's user types a flag.
+      if (values.confirm !== name) {
+        throw new CliUsageError(
+          `Purging deletes every retained resource of ${name}; confirm with --confirm ${name}${
+            values.confirm === undefined ? '' : ` (--confirm was "${values.confirm}")`
+          }`,
+        );
+      }
+      const confirm = name;
       const result = await call(
         conn,
         'DELETE',

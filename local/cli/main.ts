@@ -5,23 +5,54 @@ import { settingsMarkdown } from '../../functions/core/settings-doc.ts';
 import { ApiCallError, formatApiError, runApiCommand } from './api-commands.ts';
 import { CliUsageError, formatIssues, renderManifests } from './render.ts';
 
-const USAGE = `Usage: npm run -s flinkplane -- <command> [options]
+/** Every command's usage: what `<command> --help` prints, and together the CLI's usage. */
+const COMMANDS: Readonly<Record<string, string>> = {
+  versions: `versions [--json]
+      The Flink versions, defaults, minimums and quota.`,
+  deploy: `deploy --tenant <name> [--spec file.json] [--flink-version V] [--zone Z] [--jm-cpu N] [--jm-memory MB]
+         [--tm-cpu N] [--tm-memory MB] [--tm-instances N] [--clean] [--json]
+      Deploys or updates the tenant's Flink cluster. --spec is a cluster spec as JSON; the flags override its fields.
+      --clean starts with a new HA cluster id (the old state is kept and listed) instead of recovering the jobs.`,
+  status: `status --tenant <name> [--json]
+      The cluster's state and resources.`,
+  destroy: `destroy --tenant <name> [--json]
+      Destroys the cluster; the bucket, the ZooKeeper state and the volume are kept.`,
+  tenants: `tenants register <name> [--json]
+      Registers a tenant (operator) and prints its token once.
+  tenants list [--json]
+      Every tenant with its cluster state (operator).
+  tenants purge <name> --confirm <name> [--json]
+      Deletes a destroyed tenant's retained state (operator); --confirm repeats the tenant's name.`,
+  render: `render --tenant <name> [--spec file.json] [--flink-version V] [--platform file.json] [--out dir]
+      Prints (or writes to <dir>/<tenant>.yaml) the tenant's Kubernetes manifests as multi-document YAML. Offline.`,
+  docs: `docs
+      Prints the tables of defaults, minimums, fixed settings and versions.`,
+};
 
-Commands (API commands take --url/--token or FLINKPLANE_URL/FLINKPLANE_TOKEN, and --json):
-  versions                                   The Flink versions, defaults, minimums and quota.
-  deploy --tenant <name> [--spec file.json] [--flink-version V] [--zone Z] [--jm-cpu N] [--jm-memory MB]
-         [--tm-cpu N] [--tm-memory MB] [--tm-instances N] [--clean]
-                                             Deploys or updates the tenant's Flink cluster.
-  status --tenant <name>                     The cluster's state and resources.
-  destroy --tenant <name>                    Destroys the cluster; bucket, ZooKeeper state and volume are kept.
-  tenants register <name>                    Registers a tenant (operator) and prints its token once.
-  tenants list                               Every tenant with its cluster state (operator).
-  tenants purge <name> --confirm <name>      Deletes a destroyed tenant's retained state (operator).
-  render --tenant <name> [--spec file.json] [--flink-version V] [--platform file.json] [--out dir]
-         Prints (or writes to <dir>/<tenant>.yaml) the tenant's Kubernetes manifests as multi-document YAML.
-  docs   Prints the tables of defaults, minimums, fixed settings and versions.
+/** The commands that call the API, and so take the connection options. */
+const API_COMMANDS = new Set(['versions', 'deploy', 'status', 'destroy', 'tenants']);
 
-Exit codes: 0 ok, 1 failure, 2 invalid input or usage.`;
+const CONNECTION = `API commands take --url <url> (or FLINKPLANE_URL; default http://127.0.0.1:8080) and --token <token>
+(or FLINKPLANE_TOKEN), and print JSON with --json.`;
+
+const EXIT_CODES = 'Exit codes: 0 ok, 1 failure, 2 invalid input or usage.';
+
+const USAGE = `Usage: npm run -s flinkplane -- <command> [options]   (<command> --help, or help <command>, for one)
+
+Commands:
+${Object.values(COMMANDS)
+  .map((usage) => `  ${usage}`)
+  .join('\n')}
+
+${CONNECTION}
+
+${EXIT_CODES}`;
+
+/** What `<command> --help` prints. */
+function commandUsage(command: string): string {
+  const usage = `Usage: npm run -s flinkplane -- ${COMMANDS[command]}`;
+  return [usage, ...(API_COMMANDS.has(command) ? [CONNECTION] : []), EXIT_CODES].join('\n\n');
+}
 
 /** Runs the CLI and returns its exit code; output goes to the given streams so tests can read it. */
 export async function runCli(
@@ -30,6 +61,10 @@ export async function runCli(
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
   const [command, ...rest] = argv;
+  if (command && Object.hasOwn(COMMANDS, command) && (rest.includes('--help') || rest.includes('-h'))) {
+    out.write(`${commandUsage(command)}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'render':
@@ -43,9 +78,16 @@ export async function runCli(
       case 'docs':
         out.write(`${settingsMarkdown()}\n`);
         return 0;
-      case undefined:
       case 'help':
+        if (rest[0] && Object.hasOwn(COMMANDS, rest[0])) {
+          out.write(`${commandUsage(rest[0])}\n`);
+          return 0;
+        }
+        out.write(`${USAGE}\n`);
+        return 0;
+      case undefined:
       case '--help':
+      case '-h':
         out.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:

@@ -210,6 +210,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
 
     const store = wrap('store', createDynamoDbClusterStore({ client: dynamo.client, tableName: CLUSTER_TABLE_NAME }));
     const buckets = createS3BucketStore({ client: s3.client, tolerateUnsupported: true });
+    const log =
+      options.log ?? ((message, context) => console.error(JSON.stringify({ level: 'error', message, ...context })));
     const plane = new ControlPlane({
       platform,
       store,
@@ -226,6 +228,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       // Simulated pods run no Flink to ask; real ones (and a real cluster) answer through a port-forward.
       ...(kube && !kubelet ? {} : { flinkRest: createFlinkRest({ kubeConfig: async () => fixedKubeConfig }) }),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      log,
     });
     const health = async () => ({
       components: {
@@ -251,8 +254,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     const handle = createRouter({
       controlPlane: plane,
       authenticate: createBearerTokenAuthenticator({ adminToken: options.adminToken, store }),
-      log:
-        options.log ?? ((message, context) => console.error(JSON.stringify({ level: 'error', message, ...context }))),
+      log,
       health,
     });
     return {

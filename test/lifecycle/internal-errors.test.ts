@@ -45,6 +45,9 @@ describe('internal errors (Kubernetes stand-in)', () => {
     expect(JSON.stringify(failed.body)).not.toContain('10.0.7.12');
     const entry = logged.find((e) => e.message === 'request failed' && e.code === 'internal');
     expect(JSON.stringify(entry)).toContain(DEPENDENCY_TEXT);
+    const step = logged.find((e) => e.message === 'operation step failed');
+    expect(step).toMatchObject({ tenant: 'quiet', operation: 'deploy', step: 'access' });
+    expect(JSON.stringify(step)).toContain(DEPENDENCY_TEXT);
   });
 
   it('records the failed step without the dependency text, for the tenant to read', async () => {

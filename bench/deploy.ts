@@ -8,7 +8,7 @@ import { type ClusterSpec, validateClusterSpec } from '../functions/core/cluster
 import type { ManifestRenderer } from '../functions/core/control-plane.ts';
 import { buildEffectiveCluster } from '../functions/core/effective-cluster.ts';
 import { tenantNames as clusterNames } from '../functions/core/naming.ts';
-import type { ClusterRecord, KubernetesApplier } from '../functions/core/ports.ts';
+import type { ClusterRecord, KubernetesApplier, KubernetesObserver } from '../functions/core/ports.ts';
 import { createHttpServer } from '../local/http-server.ts';
 import { type LocalControlPlane, startLocalControlPlane } from '../local/local-control-plane.ts';
 import { resolveZooKeeper } from '../local/zookeeper-artifacts.ts';
@@ -177,7 +177,7 @@ async function timedPerTenant(
  */
 function deployFloor(
   local: LocalControlPlane,
-  applier: KubernetesApplier,
+  applier: KubernetesApplier & KubernetesObserver,
   tenants: readonly string[],
   concurrency: number,
 ): Promise<Float64Array> {

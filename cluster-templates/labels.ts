@@ -1,10 +1,14 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { RETAIN_LABEL, TENANT_LABEL } from '../functions/core/destroy-contract.ts';
 import type { EffectiveCluster } from '../functions/core/effective-cluster.ts';
 
-/** The tenant an object belongs to; the applier selects a tenant's objects by it. */
-export const TENANT_LABEL = 'flinkplane.io/tenant';
-/** `"true"` on what destroy keeps, `"false"` on what it deletes; a label, so the applier can select by it. */
-export const RETAIN_LABEL = 'flinkplane.io/retain-on-destroy';
+export {
+  deleteOnDestroySelector,
+  RETAIN_LABEL,
+  retainedSelector,
+  TENANT_LABEL,
+  tenantSelector,
+} from '../functions/core/destroy-contract.ts';
 /** Value of `app.kubernetes.io/part-of` and `app.kubernetes.io/managed-by`. */
 export const PLATFORM_NAME = 'flinkplane';
 
@@ -112,21 +116,6 @@ export function platformLabels(app: string, component: string): Record<string, s
     [LABELS.partOf]: PLATFORM_NAME,
     [LABELS.managedBy]: PLATFORM_NAME,
   };
-}
-
-/** Selects every object of a tenant. */
-export function tenantSelector(tenant: string): string {
-  return `${TENANT_LABEL}=${tenant}`;
-}
-
-/** Selects the tenant's objects that destroy deletes. */
-export function deleteOnDestroySelector(tenant: string): string {
-  return `${TENANT_LABEL}=${tenant},${RETAIN_LABEL}=false`;
-}
-
-/** Selects the tenant's objects that destroy keeps (only an operator's purge removes them). */
-export function retainedSelector(tenant: string): string {
-  return `${TENANT_LABEL}=${tenant},${RETAIN_LABEL}=true`;
 }
 
 // A label value: at most 63 characters, alphanumerics with '-', '_' or '.' inside.

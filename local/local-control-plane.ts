@@ -214,6 +214,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       expectedBucketOwner: S3RVER_ACCOUNT_ID,
       tolerateUnsupported: true,
     });
+    const log =
+      options.log ?? ((message, context) => console.error(JSON.stringify({ level: 'error', message, ...context })));
     const plane = new ControlPlane({
       platform,
       store,
@@ -230,6 +232,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       // Simulated pods run no Flink to ask; real ones (and a real cluster) answer through a port-forward.
       ...(kube && !kubelet ? {} : { flinkRest: createFlinkRest({ kubeConfig: async () => fixedKubeConfig }) }),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      log,
     });
     const health = async () => ({
       components: {
@@ -255,8 +258,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     const handle = createRouter({
       controlPlane: plane,
       authenticate: createBearerTokenAuthenticator({ adminToken: options.adminToken, store }),
-      log:
-        options.log ?? ((message, context) => console.error(JSON.stringify({ level: 'error', message, ...context }))),
+      log,
       health,
     });
     return {

@@ -13,35 +13,19 @@ import {
   type V1Deployment,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { DESTROYABLE_KINDS, deleteOnDestroySelector } from '../core/destroy-contract.ts';
 import { FlinkplaneError } from '../core/errors.ts';
-import { COMPONENT_NAMES } from '../core/naming.ts';
-import type { AppliedObjects, KubeObject, KubernetesApplier, ObservedStatus } from '../core/ports.ts';
+import type {
+  AppliedObjects,
+  DeploymentFacts,
+  KubeObject,
+  KubernetesApplier,
+  KubernetesObserver,
+  PodFacts,
+} from '../core/ports.ts';
 
 /** The one field manager under which the control plane owns the fields it applies. */
 export const FIELD_MANAGER = 'flinkplane';
-
-/** Kinds a tenant namespace can hold that destroy may delete; retained objects are skipped by their label. */
-const DESTROYABLE_KINDS: readonly (readonly [apiVersion: string, kind: string])[] = [
-  ['networking.k8s.io/v1', 'Ingress'],
-  ['policy/v1', 'PodDisruptionBudget'],
-  ['apps/v1', 'Deployment'],
-  ['v1', 'Service'],
-  ['v1', 'ConfigMap'],
-  ['v1', 'Secret'],
-  ['v1', 'ServiceAccount'],
-  ['networking.k8s.io/v1', 'NetworkPolicy'],
-  ['v1', 'PersistentVolumeClaim'],
-];
-
-/** Waiting reasons that mean a pod will not become ready without a change. */
-const FAILING_REASONS = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
-  'CrashLoopBackOff',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-]);
 
 export interface KubernetesApplierOptions {
   /** The cluster's config; called per operation so EKS tokens can be refreshed. */
@@ -64,8 +48,11 @@ export interface KubernetesApplierOptions {
   readonly onUnauthorized?: () => void;
 }
 
-/** Applies a tenant's objects with server-side apply through `@kubernetes/client-node`. */
-export function createKubernetesApplier(options: KubernetesApplierOptions): KubernetesApplier {
+/**
+ * Applies a tenant's objects with server-side apply through `@kubernetes/client-node`, and reports their status back
+ * as plain facts (the core's observer judges them).
+ */
+export function createKubernetesApplier(options: KubernetesApplierOptions): KubernetesApplier & KubernetesObserver {
   /** The Deployments as the API server answered each apply, for `observe` (the core holds the key, opaque to it). */
   const appliedDeployments = new WeakMap<AppliedObjects, readonly V1Deployment[]>();
   const attempts = options.attempts ?? 5;
@@ -119,9 +106,9 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
     },
 
     async deleteNotRetained(tenant, namespace) {
-      const selector = `flinkplane.io/tenant=${tenant},flinkplane.io/retain-on-destroy=false`;
+      const selector = deleteOnDestroySelector(tenant);
       const deleted: string[] = [];
-      for (const [apiVersion, kind] of DESTROYABLE_KINDS) {
+      for (const { apiVersion, kind } of DESTROYABLE_KINDS) {
         const list = await ignoreNotFound(
           call(`list ${kind}`, (client) =>
             client.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector),
@@ -170,8 +157,7 @@ export function createKubernetesApplier(options: KubernetesApplierOptions): Kube
           ),
         call('list pods', (client) => client.list<V1Pod>('v1', 'Pod', namespace)),
       ]);
-      const named = (name: string) => deployments.find((deployment) => deployment.metadata?.name === name);
-      return observation(named(COMPONENT_NAMES.jobManager), named(COMPONENT_NAMES.taskManager), pods.items);
+      return { deployments: deployments.map(deploymentFacts), pods: pods.items.map(podFacts) };
     },
   };
 }
@@ -214,79 +200,42 @@ class KeepAliveObjectApi extends KubernetesObjectApi {
   }
 }
 
-function observation(
-  jobManager: V1Deployment | undefined,
-  taskManager: V1Deployment | undefined,
-  pods: readonly V1Pod[],
-): ObservedStatus {
-  const reasons: string[] = [];
-  for (const deployment of [jobManager, taskManager]) {
-    if (!deployment) continue;
-    const stalled = deployment.status?.conditions?.find(
-      (condition) => condition.type === 'Progressing' && condition.status === 'False',
-    );
-    if (stalled)
-      reasons.push(
-        `${deployment.metadata?.name}: ${stalled.reason ?? 'not progressing'} ${stalled.message ?? ''}`.trim(),
-      );
-  }
-  for (const pod of pods) {
-    for (const container of pod.status?.containerStatuses ?? []) {
-      const waiting = container.state?.waiting;
-      if (waiting?.reason && FAILING_REASONS.has(waiting.reason)) {
-        const terminated = container.lastState?.terminated;
-        const cause = terminated
-          ? `; last exit code ${terminated.exitCode}${terminated.message ? `: ${causeLine(terminated.message)}` : ''}`
-          : '';
-        reasons.push(
-          `pod ${pod.metadata?.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}${cause}`,
-        );
-      }
-    }
-  }
-  // A pod no node can take (too little memory, say) is not failed, a node may free up or join, but it is why.
-  const pending: string[] = [];
-  for (const pod of pods) {
-    const unschedulable = pod.status?.conditions?.find(
-      (condition) => condition.type === 'PodScheduled' && condition.status === 'False',
-    );
-    if (unschedulable)
-      pending.push(
-        `pod ${pod.metadata?.name}: ${unschedulable.reason ?? 'not scheduled'} (${unschedulable.message ?? ''})`,
-      );
-  }
-  const ready = (deployment: V1Deployment | undefined) =>
-    deployment && deployment.status?.observedGeneration === deployment.metadata?.generation
-      ? (deployment.status?.readyReplicas ?? 0)
-      : 0;
-  const missing = [!jobManager && COMPONENT_NAMES.jobManager, !taskManager && COMPONENT_NAMES.taskManager].filter(
-    Boolean,
-  );
-  const status: ObservedStatus = {
-    jobManagerReady: ready(jobManager) >= 1,
-    taskManagersReady: ready(taskManager),
-    taskManagersDesired: taskManager?.spec?.replicas ?? 0,
-    failed: reasons.length > 0,
-    ...(reasons.length > 0
-      ? { reason: [...new Set(reasons)].join('; ') }
-      : missing.length > 0
-        ? { reason: `missing: ${missing.join(', ')}` }
-        : pending.length > 0
-          ? { reason: pending.join('; ') }
-          : {}),
+function deploymentFacts(deployment: V1Deployment): DeploymentFacts {
+  const status = deployment.status;
+  return {
+    name: deployment.metadata?.name ?? '',
+    generation: deployment.metadata?.generation ?? 0,
+    observedGeneration: status?.observedGeneration ?? 0,
+    desired: deployment.spec?.replicas ?? 1,
+    replicas: status?.replicas ?? 0,
+    updated: status?.updatedReplicas ?? 0,
+    ready: status?.readyReplicas ?? 0,
+    conditions: (status?.conditions ?? []).map((condition) => ({
+      type: condition.type,
+      status: condition.status,
+      ...(condition.reason ? { reason: condition.reason } : {}),
+      ...(condition.message ? { message: condition.message } : {}),
+    })),
   };
-  return status;
 }
 
-/** The line of a termination message that says why: the last that names an error, else the last one. */
-function causeLine(message: string): string {
-  const lines = message
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('at ') && !line.startsWith('...'));
-  const last = (pattern: RegExp) => [...lines].reverse().find((candidate) => pattern.test(candidate));
-  const line = last(/\b(ERROR|FATAL)\b|Exception:/) ?? last(/error|fail/i) ?? lines.at(-1) ?? '';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+function podFacts(pod: V1Pod): PodFacts {
+  const unschedulable = pod.status?.conditions?.find(
+    (condition) => condition.type === 'PodScheduled' && condition.status === 'False',
+  );
+  return {
+    name: pod.metadata?.name ?? '',
+    containers: (pod.status?.containerStatuses ?? []).map((container) => {
+      const waiting = container.state?.waiting;
+      const terminated = container.lastState?.terminated;
+      return {
+        name: container.name,
+        ...(waiting ? { waiting: { reason: waiting.reason, message: waiting.message } } : {}),
+        ...(terminated ? { lastTerminated: { exitCode: terminated.exitCode, message: terminated.message } } : {}),
+      };
+    }),
+    ...(unschedulable ? { unschedulable: { reason: unschedulable.reason, message: unschedulable.message } } : {}),
+  };
 }
 
 /**

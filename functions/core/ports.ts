@@ -20,11 +20,20 @@ export interface ActiveOperation {
   readonly leaseUntil: string;
 }
 
-/** What Kubernetes reported at the last observation. */
+/** What Kubernetes (and, once every pod is ready, the JobManager) reported at the last observation. */
 export interface ObservedStatus {
+  /** A JobManager pod of the current spec is ready. */
   readonly jobManagerReady: boolean;
+  /** TaskManager pods that are ready, of any revision; with `taskManagersUpdated` this is the rollout's progress. */
   readonly taskManagersReady: number;
   readonly taskManagersDesired: number;
+  /** TaskManager pods of the current spec (the Deployment's `updatedReplicas` once it has seen the spec). */
+  readonly taskManagersUpdated: number;
+  /**
+   * Every Deployment has seen its current spec, and all its desired pods are of that spec and ready, with no old one
+   * left. Until then the change is still rolling out, whatever number of old pods is ready.
+   */
+  readonly rolledOut: boolean;
   /**
    * TaskManagers registered with the JobManager, as its REST API says; set once every pod is ready and a Flink REST
    * port is wired. RUNNING needs every desired TaskManager registered, not only its pod ready.
@@ -130,7 +139,6 @@ export interface KubeObject {
   readonly [field: string]: unknown;
 }
 
-/** The tenant's Kubernetes objects. */
 /**
  * What the API server answered an apply with, opaque to the core: `observe` starts from the objects as they were just
  * stored instead of reading them again.
@@ -139,6 +147,7 @@ export interface AppliedObjects {
   readonly namespace: string;
 }
 
+/** Applies and deletes the tenant's Kubernetes objects. */
 export interface KubernetesApplier {
   /** Applies each stage in order (server-side apply, one field manager); objects within a stage in parallel. */
   apply(stages: readonly (readonly KubeObject[])[]): Promise<AppliedObjects>;
@@ -146,11 +155,63 @@ export interface KubernetesApplier {
   deleteNotRetained(tenant: string, namespace: string): Promise<string[]>;
   /** Operator purge only: deletes the namespace and with it everything in it. */
   deleteNamespace(namespace: string): Promise<void>;
+}
+
+/** A condition of a Deployment or a pod, as the API server reports it. */
+export interface ConditionFact {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+/** One Deployment's spec and status, as plain numbers. */
+export interface DeploymentFacts {
+  readonly name: string;
+  /** `metadata.generation`: bumped by every change of the spec. */
+  readonly generation: number;
+  /** `status.observedGeneration`: the generation the controller has acted on (0 before it has). */
+  readonly observedGeneration: number;
+  /** `spec.replicas`. */
+  readonly desired: number;
+  /** `status.replicas`: pods of every revision, not counting those terminating. */
+  readonly replicas: number;
+  /** `status.updatedReplicas`: pods of the current revision. */
+  readonly updated: number;
+  /** `status.readyReplicas`: ready pods of any revision. */
+  readonly ready: number;
+  readonly conditions: readonly ConditionFact[];
+}
+
+/** One container's state, where it says why it does not run. */
+export interface ContainerFacts {
+  readonly name: string;
+  readonly waiting?: { readonly reason?: string; readonly message?: string };
+  /** How the previous run of the container ended, when it has restarted. */
+  readonly lastTerminated?: { readonly exitCode: number; readonly message?: string };
+}
+
+/** One pod's facts that explain a cluster that is not ready. */
+export interface PodFacts {
+  readonly name: string;
+  readonly containers: readonly ContainerFacts[];
+  /** The `PodScheduled=False` condition, when no node takes the pod. */
+  readonly unschedulable?: { readonly reason?: string; readonly message?: string };
+}
+
+/** The namespace's Deployments and pods, reported as they are; the core's observer decides what they mean. */
+export interface KubernetesFacts {
+  readonly deployments: readonly DeploymentFacts[];
+  readonly pods: readonly PodFacts[];
+}
+
+/** Reads back what Kubernetes made of the tenant's objects. */
+export interface KubernetesObserver {
   /**
    * Reads the Deployments' and pods' status back. Given the answer of an apply to this namespace, it takes the
    * Deployments from it, as they were stored a moment ago, and reads only the pods.
    */
-  observe(namespace: string, applied?: AppliedObjects): Promise<ObservedStatus>;
+  observe(namespace: string, applied?: AppliedObjects): Promise<KubernetesFacts>;
 }
 
 /** What the JobManager's REST API says of its cluster (`GET /overview`). */

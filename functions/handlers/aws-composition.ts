@@ -103,6 +103,7 @@ async function build(): Promise<ControlPlane> {
     }),
     render: createManifestRenderer({ controlPlaneAclId: digestId(adminIdentity) }),
     clock: { now: () => new Date() },
+    log: (message, context) => logger.error(message, context),
   });
 }
 

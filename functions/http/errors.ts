@@ -32,19 +32,23 @@ export interface ErrorBody {
 /** Logs what it must about an unexpected error; never given secrets, since errors carry none. */
 export type ErrorLogger = (message: string, context: Record<string, unknown>) => void;
 
-/** Turns any error into the documented body; unknown errors become a 500 without internals. */
+/** What every `internal` error answers: its own text may quote a dependency (a host, a bucket, a server's words). */
+export const INTERNAL_ERROR_MESSAGE = 'The control plane failed unexpectedly; the error was logged';
+
+/**
+ * Turns any error into the documented body. Unknown errors and `internal` ones are logged with their text and
+ * answered with a generic message and no details beyond the request id, so no dependency's words reach a caller.
+ */
 export function errorResponse(error: unknown, log: ErrorLogger, requestId?: string): HttpResponse {
-  const known = isFlinkplaneError(error)
-    ? error
-    : new FlinkplaneError(
-        'internal',
-        'The control plane failed unexpectedly; the error was logged',
-        requestId ? { requestId } : {},
-      );
-  if (!isFlinkplaneError(error) || known.code === 'internal' || known.code === 'dependency_unavailable') {
+  const internal = !isFlinkplaneError(error) || error.code === 'internal';
+  const known = internal
+    ? new FlinkplaneError('internal', INTERNAL_ERROR_MESSAGE, requestId ? { requestId } : {})
+    : error;
+  if (internal || known.code === 'dependency_unavailable') {
     log('request failed', {
       code: known.code,
       requestId,
+      ...(isFlinkplaneError(error) && Object.keys(error.details).length > 0 ? { details: error.details } : {}),
       error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
     });
   }

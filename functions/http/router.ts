@@ -17,7 +17,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_BODY_DEPTH = 256;
 
 export interface RouterOptions {
-  readonly controlPlane: ControlPlane;
+  /**
+   * The control plane, or how to get it on first use (a Lambda reads its secret then): the router is built once at
+   * cold start, and a plane that cannot be built yet answers with an error body rather than failing the start.
+   */
+  readonly controlPlane: ControlPlane | (() => Promise<ControlPlane>);
   readonly authenticate: Authenticator;
   readonly log: ErrorLogger;
   /** Extra facts for `/healthz`, e.g. which stores the local control plane runs on. */
@@ -25,6 +29,7 @@ export interface RouterOptions {
 }
 
 type Handler = (context: {
+  plane: ControlPlane;
   request: HttpRequest;
   params: Record<string, string>;
   principal: Principal;
@@ -45,7 +50,8 @@ interface Route {
 
 /** The API's routes; the same router serves the Lambda handler and the local server. */
 export function createRouter(options: RouterOptions): (request: HttpRequest) => Promise<HttpResponse> {
-  const { controlPlane: plane } = options;
+  const { controlPlane } = options;
+  const resolvePlane = async () => (typeof controlPlane === 'function' ? controlPlane() : controlPlane);
   const routes: Route[] = [];
   const route = (method: string, path: string, handle: Handler) => routes.push(compile(method, path, handle, false));
   const publicRoute = (method: string, path: string, handle: PublicHandler) =>
@@ -53,13 +59,13 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
 
   publicRoute('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', ...(await options.health?.()) } }));
   publicRoute('GET', '/openapi.json', async () => ({ status: 200, body: buildOpenApiDocument() }));
-  route('GET', '/v1/flink-versions', async () => ({ status: 200, body: plane.versions() }));
-  route('PUT', '/v1/tenants/{tenant}/flink-cluster', async ({ request, params, principal }) => {
+  route('GET', '/v1/flink-versions', async ({ plane }) => ({ status: 200, body: plane.versions() }));
+  route('PUT', '/v1/tenants/{tenant}/flink-cluster', async ({ plane, request, params, principal }) => {
     // Another tenant is refused before the body is read, so the answer never depends on what it sent.
     authorizeTenant(principal, params.tenant!);
     return { status: 202, body: await plane.deploy(principal, params.tenant!, jsonBody(request, {})) };
   });
-  route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ request, params, principal }) => {
+  route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ plane, request, params, principal }) => {
     try {
       return { status: 200, body: await plane.status(principal, params.tenant!) };
     } catch (error) {
@@ -69,25 +75,25 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
       throw error;
     }
   });
-  route('DELETE', '/v1/tenants/{tenant}/flink-cluster', async ({ params, principal }) => ({
+  route('DELETE', '/v1/tenants/{tenant}/flink-cluster', async ({ plane, params, principal }) => ({
     status: 202,
     body: await plane.destroy(principal, params.tenant!),
   }));
-  route('GET', '/v1/flink-clusters', async ({ request, principal }) => {
+  route('GET', '/v1/flink-clusters', async ({ plane, request, principal }) => {
     const query = parseQuery(ListQuerySchema, request);
     return { status: 200, body: await plane.listClusters(principal, query.limit, query.cursor) };
   });
-  route('GET', '/v1/tenants', async ({ request, principal }) => {
+  route('GET', '/v1/tenants', async ({ plane, request, principal }) => {
     const query = parseQuery(ListQuerySchema, request);
     return { status: 200, body: await plane.listTenants(principal, query.limit, query.cursor) };
   });
-  route('POST', '/v1/tenants', async ({ request, principal }) => {
+  route('POST', '/v1/tenants', async ({ plane, request, principal }) => {
     requireOperator(principal);
     const parsed = RegisterTenantSchema.safeParse(jsonBody(request, undefined));
     if (!parsed.success) throw invalidRequest('body', parsed.error.issues.map((issue) => issue.message).join('; '));
     return { status: 201, body: await plane.registerTenant(principal, parsed.data.name) };
   });
-  route('DELETE', '/v1/tenants/{tenant}', async ({ request, params, principal }) => {
+  route('DELETE', '/v1/tenants/{tenant}', async ({ plane, request, params, principal }) => {
     if (principal.kind !== 'operator')
       throw new FlinkplaneError('forbidden', 'Purging is for the platform operator only');
     const query = parseQuery(PurgeQuerySchema, request);
@@ -125,7 +131,8 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
       const params = Object.fromEntries(
         found.candidate.params.map((name, index) => [name, decodePathSegment(name, found.match![index + 1]!)]),
       );
-      return respond(await (found.candidate.handle as Handler)({ request, params, principal }));
+      const plane = await resolvePlane();
+      return respond(await (found.candidate.handle as Handler)({ plane, request, params, principal }));
     } catch (error) {
       return withSecurityHeaders(errorResponse(error, options.log, request.requestId));
     }

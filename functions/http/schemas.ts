@@ -56,6 +56,8 @@ export const ClusterViewSchema = z.object({
       jobManagerReady: z.boolean(),
       taskManagersReady: z.number(),
       taskManagersDesired: z.number(),
+      taskManagersUpdated: z.number(),
+      rolledOut: z.boolean(),
       taskManagersRegistered: z.number().optional(),
       flinkVersion: z.string().optional(),
       reason: z.string().optional(),

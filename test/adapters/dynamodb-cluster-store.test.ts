@@ -35,6 +35,8 @@ function clusterRecord(tenant: string, overrides: Partial<ClusterRecord> = {}): 
       jobManagerReady: true,
       taskManagersReady: 1,
       taskManagersDesired: 2,
+      taskManagersUpdated: 2,
+      rolledOut: false,
       reason: 'a TaskManager pod is pending',
       failed: false,
     },

@@ -2,8 +2,10 @@ import { ApiException, AppsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubernetesApplier, FIELD_MANAGER } from '../../functions/adapters/kubernetes-applier.ts';
 import { COMPONENT_NAMES } from '../../functions/core/naming.ts';
-import type { KubeObject } from '../../functions/core/ports.ts';
+import { observedFromFacts, stateFrom } from '../../functions/core/observer.ts';
+import type { KubeObject, KubernetesFacts } from '../../functions/core/ports.ts';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
+import { ManualPodRuntime } from '../kube-standin/support/manual-pod-runtime.ts';
 
 function configWithToken(url: string, token: string): KubeConfig {
   const config = new KubeConfig();
@@ -16,10 +18,12 @@ function configWithToken(url: string, token: string): KubeConfig {
   return config;
 }
 
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+
 const namespace = (name: string) => [[{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }]];
 
 /** A namespace with the JobManager and TaskManager Deployments, as the renderer stages them. */
-function workloads(name: string, taskManagers: number): KubeObject[][] {
+function workloads(name: string, taskManagers: number, image = 'flink:1.20'): KubeObject[][] {
   const deployment = (component: string, replicas: number): KubeObject => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -29,7 +33,7 @@ function workloads(name: string, taskManagers: number): KubeObject[][] {
       selector: { matchLabels: { app: component } },
       template: {
         metadata: { labels: { app: component } },
-        spec: { containers: [{ name: 'flink', image: 'flink:1.20' }] },
+        spec: { containers: [{ name: 'flink', image }] },
       },
     },
   });
@@ -77,7 +81,7 @@ describe('Kubernetes applier against a stand-in that checks bearer tokens', () =
     });
   });
 
-  it('observes from the answer of an apply, reading only the pods, and sees what a fresh read sees', async () => {
+  it('observes from the answer of an apply, reading only the pods, and names the Deployments a fresh read names', async () => {
     const applier = createKubernetesApplier({ kubeConfig: async () => configWithToken(standin.url, 'current-token') });
     const applied = await applier.apply(workloads('observed', 3));
     standin.clearRequestLog();
@@ -86,8 +90,19 @@ describe('Kubernetes applier against a stand-in that checks bearer tokens', () =
     standin.clearRequestLog();
     const fresh = await applier.observe('observed');
     expect(resourceRequests().sort()).toEqual(['list deployments', 'list pods']);
-    expect(fromApply).toEqual(fresh);
-    expect(fromApply).toMatchObject({ jobManagerReady: false, taskManagersDesired: 3 });
+    // The spec side is the same; the status side of the apply's answer may predate the controller, never run ahead.
+    const specs = (facts: KubernetesFacts) =>
+      facts.deployments.map(({ name, generation, desired }) => ({ name, generation, desired })).sort(byName);
+    expect(specs(fromApply)).toEqual(specs(fresh));
+    expect(specs(fromApply)).toEqual([
+      { name: COMPONENT_NAMES.jobManager, generation: 1, desired: 1 },
+      { name: COMPONENT_NAMES.taskManager, generation: 1, desired: 3 },
+    ]);
+    for (const deployment of fromApply.deployments) {
+      const later = fresh.deployments.find((candidate) => candidate.name === deployment.name)!;
+      expect(deployment.observedGeneration).toBeLessThanOrEqual(later.observedGeneration);
+      expect(deployment.ready).toBe(0);
+    }
   });
 
   it('reads the Deployments again when the apply it is given was to another namespace', async () => {
@@ -97,7 +112,67 @@ describe('Kubernetes applier against a stand-in that checks bearer tokens', () =
     standin.clearRequestLog();
     const observed = await applier.observe('here', applied);
     expect(resourceRequests().sort()).toEqual(['list deployments', 'list pods']);
-    expect(observed.taskManagersDesired).toBe(4);
+    const taskManager = observed.deployments.find((deployment) => deployment.name === COMPONENT_NAMES.taskManager);
+    expect(taskManager?.desired).toBe(4);
+  });
+});
+
+// The facts the adapter reports while the stand-in's controller rolls a TaskManager change out, with readiness held by
+// the test (no timer decides it), and what the core's observer makes of them.
+describe('Kubernetes observer facts during a rollout (stand-in, readiness held by the test)', () => {
+  let standin: KubeStandin;
+  const runtime = new ManualPodRuntime();
+  const ns = 'rolling';
+
+  beforeAll(async () => {
+    standin = await startKubeStandin({ podRuntime: runtime });
+  });
+  afterAll(async () => standin?.stop());
+
+  const podsOf = (prefix: string) =>
+    [...runtime.pods.keys()].filter((key) => key.startsWith(`${ns}/${prefix}-`)).map((key) => key.slice(ns.length + 1));
+  const taskManagerFacts = async (applier: ReturnType<typeof createKubernetesApplier>) =>
+    (await applier.observe(ns)).deployments.find((d) => d.name === COMPONENT_NAMES.taskManager)!;
+
+  it('reports the old pods ready and one new pod updated, and the core keeps the cluster DEPLOYING', async () => {
+    const applier = createKubernetesApplier({ kubeConfig: async () => standin.kubeConfig() });
+    await applier.apply(workloads(ns, 2));
+    await expect
+      .poll(() => podsOf(COMPONENT_NAMES.taskManager).length + podsOf(COMPONENT_NAMES.jobManager).length)
+      .toBe(3);
+    const old = podsOf(COMPONENT_NAMES.taskManager);
+    for (const pod of [...old, ...podsOf(COMPONENT_NAMES.jobManager)]) runtime.setReady(ns, pod, true);
+    const state = async () => stateFrom('DEPLOYING', observedFromFacts(await applier.observe(ns)));
+    await expect.poll(state).toBe('RUNNING');
+
+    const first = [...runtime.pods.keys()];
+    const applied = await applier.apply(workloads(ns, 2, 'flink:2.2'));
+    // The apply's answer predates the controller: the new generation is not observed yet.
+    const fromApply = (await applier.observe(ns, applied)).deployments.find(
+      (d) => d.name === COMPONENT_NAMES.taskManager,
+    )!;
+    expect(fromApply.generation).toBe(2);
+    expect(stateFrom('RUNNING', observedFromFacts(await applier.observe(ns, applied)))).not.toBe('RUNNING');
+
+    // maxSurge 25% of 2 rounds up to one new pod; maxUnavailable rounds down to 0, so both old pods stay.
+    await expect.poll(async () => (await taskManagerFacts(applier)).updated).toBe(1);
+    const rolling = await taskManagerFacts(applier);
+    expect(rolling).toMatchObject({ generation: 2, observedGeneration: 2, desired: 2, replicas: 3, ready: 2 });
+    const observed = observedFromFacts(await applier.observe(ns));
+    expect(observed).toMatchObject({ taskManagersReady: 2, taskManagersUpdated: 1, rolledOut: false });
+    expect(stateFrom('DEPLOYING', observed)).toBe('DEPLOYING');
+
+    // Each new pod made ready lets the controller retire an old one and surge the next (the JobManager's image
+    // changed too: it rolls alongside).
+    for (let rounds = 0; (await state()) !== 'RUNNING'; rounds += 1) {
+      for (const [key, entry] of runtime.pods) {
+        if (!first.includes(key) && !entry.ready) runtime.setReady(ns, key.slice(ns.length + 1), true);
+      }
+      expect(rounds).toBeLessThan(500);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await taskManagerFacts(applier)).toMatchObject({ updated: 2, replicas: 2, ready: 2 });
+    expect(podsOf(COMPONENT_NAMES.taskManager).some((pod) => old.includes(pod))).toBe(false);
   });
 });
 

@@ -1,0 +1,209 @@
+/**
+ * The deploy and destroy workflows. Each runs in a fixed order — load, validate, persist intent, act, record
+ * outcome — and every step is idempotent, so a retry after a crash (or the reconciler's re-drive) converges.
+ */
+
+import { type ClusterRecords, clusterNotFound } from './cluster-records.ts';
+import { validateClusterSpec } from './cluster-spec.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { buildEffectiveCluster } from './effective-cluster.ts';
+import { isFlinkplaneError, specError } from './errors.ts';
+import { haClusterId, tenantNames } from './naming.ts';
+import { observeCluster, stateFrom } from './observer.ts';
+import type { AppliedObjects, ClusterRecord, OperationKind, Page, Versioned } from './ports.ts';
+import { authorizeTenant, type Principal, requireOperator } from './principal.ts';
+
+type Step = (name: string, action: () => Promise<void>) => Promise<void>;
+
+export class Workflow {
+  private readonly records: ClusterRecords;
+
+  constructor(records: ClusterRecords) {
+    this.records = records;
+  }
+
+  /** Deploys or updates the tenant's cluster and answers with its view once the objects are applied. */
+  async deploy(principal: Principal, tenant: string, body: unknown): Promise<ClusterView> {
+    const { records } = this;
+    authorizeTenant(principal, tenant);
+    await records.requireTenant(tenant, principal);
+    const validation = validateClusterSpec(body, records.deps.platform);
+    if (!validation.ok) throw specError(validation.issues);
+    const spec = validation.spec;
+
+    const current = await records.deps.store.getCluster(tenant);
+    records.refuseIfBusy(current);
+    const now = records.now();
+    const previous = current?.value;
+    if (previous && previous.spec.zone !== spec.zone) {
+      // The retained JAR volume is a zonal disk: pods in another zone could never mount it.
+      throw specError([
+        {
+          code: 'invalid_value',
+          path: 'zone',
+          value: spec.zone,
+          rule: `the zone of the retained JAR volume (${previous.spec.zone})`,
+          limit: previous.spec.zone,
+          message: `zone "${spec.zone}" differs from "${previous.spec.zone}", where the tenant's JAR volume lives; keep the zone or purge the tenant first`,
+        },
+      ]);
+    }
+    let haEpoch = previous?.haEpoch ?? 1;
+    let previousHaClusterIds = previous?.previousHaClusterIds ?? [];
+    // A retry of a clean start that has not finished yet reuses the epoch it moved to, rather than skipping another.
+    const retryOfCleanStart = previous?.state === 'DEPLOYING' && previous.spec.restore === 'clean';
+    if (previous && spec.restore === 'clean' && !retryOfCleanStart) {
+      previousHaClusterIds = [...previousHaClusterIds, haClusterId(tenant, haEpoch)];
+      haEpoch += 1;
+    }
+    const generation = (previous?.generation ?? 0) + 1;
+    const intent: ClusterRecord = {
+      tenant,
+      state: 'DEPLOYING',
+      generation,
+      spec,
+      haEpoch,
+      previousHaClusterIds,
+      operation: { kind: 'deploy', generation, step: 'intent', leaseUntil: records.leaseUntil() },
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+      ...(previous?.deployedAt ? { deployedAt: previous.deployedAt } : {}),
+    };
+    const version = await records.persist(intent, current?.version ?? 0);
+    const done = await this.drive({ value: intent, version });
+    return records.view(done.value);
+  }
+
+  /** Destroys the cluster's pods, services and vhost; keeps the bucket, the ZooKeeper namespace and the volume. */
+  async destroy(principal: Principal, tenant: string): Promise<ClusterView> {
+    const { records } = this;
+    authorizeTenant(principal, tenant);
+    await records.requireTenant(tenant, principal);
+    const current = await records.requireCluster(tenant);
+    if (current.value.state === 'DESTROYED' && !current.value.operation) return records.view(current.value);
+    records.refuseIfBusy(current);
+    const generation = current.value.generation + 1;
+    const intent: ClusterRecord = {
+      ...current.value,
+      state: 'DESTROYING',
+      generation,
+      operation: { kind: 'destroy', generation, step: 'intent', leaseUntil: records.leaseUntil() },
+      updatedAt: records.now(),
+    };
+    const version = await records.persist(intent, current.version);
+    const done = await this.drive({ value: intent, version });
+    return records.view(done.value);
+  }
+
+  async status(principal: Principal, tenant: string): Promise<ClusterView> {
+    authorizeTenant(principal, tenant);
+    const current = await this.records.deps.store.getCluster(tenant);
+    if (!current) throw clusterNotFound(tenant);
+    return this.records.view(current.value);
+  }
+
+  async listClusters(principal: Principal, limit: number, cursor?: string): Promise<Page<ClusterView>> {
+    requireOperator(principal);
+    const page = await this.records.deps.store.listClusters(limit, cursor);
+    return {
+      items: page.items.map((item) => this.records.view(item.value)),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    };
+  }
+
+  /** Runs the steps of the record's operation, recording the outcome after each one. */
+  async drive(start: Versioned<ClusterRecord>): Promise<Versioned<ClusterRecord>> {
+    const { records } = this;
+    const operation = start.value.operation!;
+    let current = start;
+    const step: Step = async (name, action) => {
+      await action();
+      current = await records.record(current, {
+        operation: { ...operation, step: name, leaseUntil: records.leaseUntil() },
+      });
+    };
+    try {
+      if (operation.kind === 'deploy') return await this.deploySteps(current, step, () => current);
+      return await this.destroySteps(step, () => current);
+    } catch (error) {
+      await this.recordFailure(current, operation.kind, error);
+      throw error;
+    }
+  }
+
+  private async deploySteps(
+    start: Versioned<ClusterRecord>,
+    step: Step,
+    latest: () => Versioned<ClusterRecord>,
+  ): Promise<Versioned<ClusterRecord>> {
+    const { deps } = this.records;
+    const { tenant, spec, haEpoch } = start.value;
+    const cluster = buildEffectiveCluster(tenant, spec, deps.platform, haEpoch);
+    const { names } = cluster;
+    const identity = deps.secrets.zookeeperIdentity(tenant);
+    await step('bucket', () => deps.buckets.ensureBucket(names.bucket, tenant));
+    await step('zookeeper', () => deps.zookeeper.ensureNamespace(names.zookeeperChroot, identity));
+    await step('access', () => deps.access.grant(tenant, names.namespace, names.serviceAccount));
+    let applied: AppliedObjects | undefined;
+    await step('kubernetes', async () => {
+      applied = await deps.kubernetes.apply(deps.render(cluster, identity));
+    });
+    const observed = await observeCluster(deps, names.namespace, applied);
+    const state = stateFrom('DEPLOYING', observed);
+    return this.records.record(latest(), {
+      state,
+      observed,
+      operation: undefined,
+      lastError: undefined,
+      ...(state === 'RUNNING' ? { deployedAt: this.records.now() } : {}),
+    });
+  }
+
+  private async destroySteps(step: Step, latest: () => Versioned<ClusterRecord>): Promise<Versioned<ClusterRecord>> {
+    const { deps } = this.records;
+    const names = tenantNames(latest().value.tenant, deps.platform);
+    await step('kubernetes', async () => {
+      await deps.kubernetes.deleteNotRetained(names.tenant, names.namespace);
+    });
+    await step('access', () => deps.access.revoke(names.tenant, names.namespace, names.serviceAccount));
+    return this.records.record(latest(), {
+      state: 'DESTROYED',
+      observed: undefined,
+      operation: undefined,
+      lastError: undefined,
+      destroyedAt: this.records.now(),
+    });
+  }
+
+  /** Records a failed step and releases the lease, so a retry need not wait for it to expire. */
+  private async recordFailure(current: Versioned<ClusterRecord>, kind: OperationKind, error: unknown): Promise<void> {
+    if (isFlinkplaneError(error) && error.code === 'conflict') return;
+    const { records } = this;
+    const operation = current.value.operation;
+    const step = operation?.step ?? 'intent';
+    // Unexpected errors, and `internal` ones, may quote a dependency's own words: the record (which the tenant reads)
+    // says only that the step failed; the text goes to the log.
+    const told = isFlinkplaneError(error) && error.code !== 'internal';
+    if (!told) {
+      records.deps.log?.('operation step failed', {
+        tenant: current.value.tenant,
+        operation: kind,
+        step,
+        error:
+          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      });
+    }
+    try {
+      await records.record(current, {
+        lastError: {
+          code: told ? error.code : 'internal',
+          message: `${kind} failed after step "${step}": ${told ? error.message : 'unexpected error (logged)'}`,
+          at: records.now(),
+        },
+        ...(operation ? { operation: { ...operation, leaseUntil: records.now() } } : {}),
+      });
+    } catch {
+      // The store itself may be what failed; the lease then expires on its own and the reconciler re-drives.
+    }
+  }
+}

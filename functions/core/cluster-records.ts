@@ -4,7 +4,7 @@
  */
 import { type ClusterView, clusterView } from './cluster-view.ts';
 import type { EffectiveCluster } from './effective-cluster.ts';
-import { FlinkplaneError, isFlinkplaneError } from './errors.ts';
+import { type ErrorCode, FlinkplaneError, isFlinkplaneError } from './errors.ts';
 import type { PlatformSettings } from './platform.ts';
 import type {
   BucketStore,
@@ -23,6 +23,12 @@ import type {
 } from './ports.ts';
 import type { Principal } from './principal.ts';
 import { validateTenantName } from './tenant-name.ts';
+
+/**
+ * Failures a retry of the same step cannot fix, because they need a person: a bucket name another account owns. The
+ * cluster ends FAILED and the reconciler leaves it; the tenant's next deploy or destroy starts over.
+ */
+export const RETRY_CANNOT_FIX: ReadonlySet<string> = new Set<ErrorCode>(['bucket_name_taken']);
 
 /** Builds a cluster's Kubernetes objects, grouped into stages applied in order. */
 export type ManifestRenderer = (

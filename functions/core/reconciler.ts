@@ -2,7 +2,7 @@
  * The reconciler: keeps every live cluster's observed status fresh and re-drives operations a crash left behind once
  * their lease has expired.
  */
-import type { ClusterRecords } from './cluster-records.ts';
+import { type ClusterRecords, RETRY_CANNOT_FIX } from './cluster-records.ts';
 import { isFlinkplaneError } from './errors.ts';
 import { tenantNames } from './naming.ts';
 import { observeCluster, sameObservation, stateFrom } from './observer.ts';
@@ -61,6 +61,8 @@ export class Reconciler {
       if (records.leaseHolds(record.operation.leaseUntil)) return 'unchanged';
       // A purge is the operator's to retry; the reconciler never deletes retained state on its own.
       if (record.operation.kind === 'purge') return 'unchanged';
+      // Nor does it repeat a step that failed for a reason no retry can fix; the tenant's next request retries it.
+      if (record.lastError && RETRY_CANNOT_FIX.has(record.lastError.code)) return 'unchanged';
       // Take the operation over: a fresh lease, then the same idempotent steps.
       const takeover: ClusterRecord = {
         ...record,

@@ -3,7 +3,7 @@
  * outcome — and every step is idempotent, so a retry after a crash (or the reconciler's re-drive) converges.
  */
 
-import { type ClusterRecords, clusterNotFound } from './cluster-records.ts';
+import { type ClusterRecords, clusterNotFound, RETRY_CANNOT_FIX } from './cluster-records.ts';
 import { validateClusterSpec } from './cluster-spec.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { buildEffectiveCluster } from './effective-cluster.ts';
@@ -88,6 +88,7 @@ export class Workflow {
       state: 'DESTROYING',
       generation,
       operation: { kind: 'destroy', generation, step: 'intent', leaseUntil: records.leaseUntil() },
+      lastError: undefined,
       updatedAt: records.now(),
     };
     const version = await records.persist(intent, current.version);
@@ -184,6 +185,7 @@ export class Workflow {
     // Unexpected errors, and `internal` ones, may quote a dependency's own words: the record (which the tenant reads)
     // says only that the step failed; the text goes to the log.
     const told = isFlinkplaneError(error) && error.code !== 'internal';
+    const final = told && RETRY_CANNOT_FIX.has(error.code);
     if (!told) {
       records.deps.log?.('operation step failed', {
         tenant: current.value.tenant,
@@ -195,6 +197,8 @@ export class Workflow {
     }
     try {
       await records.record(current, {
+        // A failure no retry can fix (a bucket name another account owns) ends as FAILED and waits for a person.
+        ...(final ? { state: 'FAILED' as const } : {}),
         lastError: {
           code: told ? error.code : 'internal',
           message: `${kind} failed after step "${step}": ${told ? error.message : 'unexpected error (logged)'}`,

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FlinkplaneError } from '../../functions/core/errors.ts';
 import { createFaultInjector } from '../support/fault-injector.ts';
 import { namespaceObjects } from '../support/kube-objects.ts';
 import { type LocalApi, startLocalApi, waitForState } from '../support/local-api.ts';
@@ -139,6 +140,34 @@ describe('crash recovery and concurrency (Kubernetes stand-in)', () => {
     expect(summary.redriven).toBeGreaterThanOrEqual(1);
     await waitForState(api, tenant, 'RUNNING');
     expect(await objectIds(tenant)).toEqual(reference);
+  });
+
+  it('ends a deploy whose bucket name another account owns as FAILED; the reconciler leaves it, the next deploy retries', async () => {
+    const tenant = 'taken';
+    const token = await api.registerTenant(tenant);
+    const taken = new FlinkplaneError('bucket_name_taken', 'The bucket name is taken by another AWS account', {
+      bucket: `flinkplane-${tenant}`,
+    });
+    faults.failBefore('buckets', 'ensureBucket', taken);
+    const refused = await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, { token, body: {} });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'bucket_name_taken',
+      details: { bucket: `flinkplane-${tenant}` },
+    });
+    const failed = await api.request('GET', `/v1/tenants/${tenant}/flink-cluster`, { token });
+    expect(failed.body).toMatchObject({ state: 'FAILED', lastError: { code: 'bucket_name_taken' } });
+
+    clockOffsetMs += leaseMs + 1;
+    faults.calls.length = 0;
+    await api.local.plane.reconcile();
+    expect(faults.calls).not.toContain('buckets.ensureBucket');
+    expect((await api.request('GET', `/v1/tenants/${tenant}/flink-cluster`, { token })).body.state).toBe('FAILED');
+
+    expect((await api.request('PUT', `/v1/tenants/${tenant}/flink-cluster`, { token, body: {} })).status).toBe(202);
+    await waitForState(api, tenant, 'RUNNING');
+    const running = await api.request('GET', `/v1/tenants/${tenant}/flink-cluster`, { token });
+    expect(running.body.lastError ?? null).toBeNull();
   });
 
   it('serializes 20 simultaneous deploys and destroys of one tenant; the losers get 409 with the generation', async () => {

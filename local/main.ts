@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { checkOperatorToken } from '../functions/http/authenticator.ts';
 import { startLocalControlPlane } from './local-control-plane.ts';
 import { serveLocalPlane } from './local-server.ts';
 import { progressLine } from './maven/progress-line.ts';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
   const host = process.env.HOST ?? '127.0.0.1';
   const adminToken = process.env.FLINKPLANE_ADMIN_TOKEN ?? keptSecret(join(dataDir, 'admin-token'));
+  checkOperatorToken(adminToken);
   const platformKey = keptSecret(join(dataDir, 'platform-key'));
   const kubeconfigPath = process.env.FLINKPLANE_KUBECONFIG ?? process.env.KUBECONFIG;
 

@@ -13,7 +13,7 @@ const SESSION_COOKIE = 'flinkplane_token';
  * issued by `POST /v1/tenants` and checked against their stored hash. The console's cookie carries the same token.
  */
 export function createBearerTokenAuthenticator(options: { adminToken: string; store: ClusterStore }): Authenticator {
-  if (options.adminToken.length < 16) throw new Error('The operator token must have at least 16 characters');
+  checkOperatorToken(options.adminToken);
   return async (request) => {
     const token = bearerToken(request) ?? cookieToken(request);
     if (!token) throw unauthenticated('Send an API token as "Authorization: Bearer <token>"');
@@ -24,6 +24,11 @@ export function createBearerTokenAuthenticator(options: { adminToken: string; st
       throw unauthenticated('The API token is not valid');
     return { kind: 'tenant', tenant: record.name, registered: true };
   };
+}
+
+/** Refuses an operator token too short to be a secret; a process checks it before it starts anything. */
+export function checkOperatorToken(token: string): void {
+  if (token.length < 16) throw new Error('The operator token must have at least 16 characters');
 }
 
 /** Claims from API Gateway's JWT authorizer, which has already verified the token's signature, issuer and audience. */

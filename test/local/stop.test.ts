@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -83,6 +83,8 @@ describe('npm start with a bad operator token', () => {
         'Flinkplane did not start: The operator token must have at least 16 characters',
       ]);
       expect(ended.stdout).not.toMatch(/^\s+at /m);
+      // Refused before anything started: no store, key or pod left a file in the data dir.
+      expect(readdirSync(dataDir)).toEqual([]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,25 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../local/cli/main.ts';
-
-function capture() {
-  let text = '';
-  return {
-    stream: {
-      write(chunk: string) {
-        text += chunk;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-    text: () => text,
-  };
-}
-
-async function cli(...args: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await runCli(args, out.stream, err.stream);
-  return { code, out: out.text(), err: err.text() };
-}
+import { cli } from './run-cli.ts';
 
 /** An address nothing listens on: a command that reached for the API would say it cannot reach it (exit 1). */
 const NOWHERE = ['--url', 'http://127.0.0.1:1', '--token', 'unused-token'];

@@ -5,27 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { runCli } from '../../local/cli/main.ts';
-
-function capture() {
-  let text = '';
-  return {
-    stream: {
-      write(chunk: string) {
-        text += chunk;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-    text: () => text,
-  };
-}
-
-async function cli(...args: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await runCli(args, out.stream, err.stream);
-  return { code, out: out.text(), err: err.text() };
-}
+import { cli } from './run-cli.ts';
 
 describe('flinkplane render', () => {
   it('prints every object of the tenant cluster as multi-document YAML', async () => {

@@ -69,7 +69,9 @@ export function createFlinkRest(options: FlinkRestOptions): FlinkRest {
       try {
         response = await fetch(`http://${address}${path}`, {
           method,
-          ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+          ...(body === undefined
+            ? {}
+            : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
           signal: AbortSignal.timeout(deadlineMs),
         });
       } catch (error) {
@@ -193,11 +195,12 @@ function answer(namespace: string, path: string, status: number, text: string): 
   if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as FlinkJson;
   const flink = flinkErrors(text);
   if (status === 503) {
-    throw new FlinkplaneError(
-      'dependency_unavailable',
-      `The JobManager in ${namespace} answered ${path} with 503`,
-      { namespace, path, status, flink },
-    );
+    throw new FlinkplaneError('dependency_unavailable', `The JobManager in ${namespace} answered ${path} with 503`, {
+      namespace,
+      path,
+      status,
+      flink,
+    });
   }
   throw new FlinkplaneError(
     'flink_rejected',

@@ -59,7 +59,12 @@ export class JobService {
   }
 
   /** Streams a JAR of at most 500 MiB into the tenant bucket; the same bytes always get the same `jarId`. */
-  async uploadJar(principal: Principal, tenant: string, name: unknown, body: AsyncIterable<Uint8Array>): Promise<JarView> {
+  async uploadJar(
+    principal: Principal,
+    tenant: string,
+    name: unknown,
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<JarView> {
     const { bucket, objects } = await this.bucketOf(principal, tenant);
     const fileName = checkJarName(name);
     const { buckets } = this.records.deps;
@@ -186,7 +191,10 @@ export class JobService {
   /** Stops the job with a savepoint (`drain`: first emit every pending window and timer); poll the operation. */
   async stopJob(principal: Principal, tenant: string, jobId: string, options: { drain?: unknown } = {}) {
     if (options.drain !== undefined && typeof options.drain !== 'boolean') {
-      throw new FlinkplaneError('invalid_request', 'drain must be true or false', { field: 'drain', value: options.drain });
+      throw new FlinkplaneError('invalid_request', 'drain must be true or false', {
+        field: 'drain',
+        value: options.drain,
+      });
     }
     const cluster = await this.running(principal, tenant);
     const trigger = await onJob(jobId, () =>

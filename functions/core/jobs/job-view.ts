@@ -202,7 +202,10 @@ export function failureText(trace: string): string {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('at ') && !line.startsWith('...'));
-  return lines.slice(0, 6).join('\n').slice(0, 2 * MAX_MESSAGE);
+  return lines
+    .slice(0, 6)
+    .join('\n')
+    .slice(0, 2 * MAX_MESSAGE);
 }
 
 function obj(value: unknown): FlinkJson | undefined {

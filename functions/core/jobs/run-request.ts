@@ -66,7 +66,12 @@ export function validateRunRequest(
     invalid('jarId', input.jarId, '16 hex digits', `jarId "${input.jarId}" is not a JAR id (16 hex digits)`);
   }
   if (input.entryClass !== undefined && !ENTRY_CLASS.test(input.entryClass)) {
-    invalid('entryClass', input.entryClass, 'a Java class name', `entryClass "${input.entryClass}" is not a class name`);
+    invalid(
+      'entryClass',
+      input.entryClass,
+      'a Java class name',
+      `entryClass "${input.entryClass}" is not a class name`,
+    );
   }
   if (
     input.parallelism !== undefined &&

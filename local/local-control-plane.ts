@@ -9,6 +9,7 @@ import { createFlinkRest } from '../functions/adapters/flink-rest.ts';
 import { createHmacSecretSource } from '../functions/adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
 import { createS3BucketStore, type S3BucketStore } from '../functions/adapters/s3-bucket-store.ts';
+import { createS3ObjectStore } from '../functions/adapters/s3-object-store.ts';
 import {
   type ClosableZooKeeperNamespaces,
   createZooKeeperNamespaces,
@@ -220,6 +221,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       platform,
       store,
       buckets: wrap('buckets', buckets),
+      objects: wrap('objects', createS3ObjectStore({ client: s3.client, expectedBucketOwner: S3RVER_ACCOUNT_ID })),
       zookeeper: wrap('zookeeper', zookeeper),
       kubernetes: wrap(
         'kubernetes',

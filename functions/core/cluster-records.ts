@@ -15,6 +15,7 @@ import type {
   KubeObject,
   KubernetesApplier,
   KubernetesObserver,
+  ObjectStore,
   SecretSource,
   TenantAccess,
   Versioned,
@@ -56,6 +57,8 @@ export interface ControlPlaneDeps {
    * it (simulated pods, which run no Flink) pod readiness decides. @default none
    */
   readonly flinkRest?: FlinkRest;
+  /** Objects in the tenant buckets: JARs and run records (jobs). @default none: the job operations are unavailable */
+  readonly objects?: ObjectStore;
   /** How long a request holds a tenant before another request or the reconciler may take over. @default 60 s */
   readonly leaseMs?: number;
   /**

@@ -6,6 +6,7 @@
 import { catalogView } from './catalog-view.ts';
 import { ClusterRecords, type ControlPlaneDeps } from './cluster-records.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { JobService } from './jobs/job-service.ts';
 import type { Page } from './ports.ts';
 import type { Principal } from './principal.ts';
 import { Reconciler, type ReconcileSummary } from './reconciler.ts';
@@ -21,6 +22,8 @@ export class ControlPlane {
   private readonly workflow: Workflow;
   private readonly reconciler: Reconciler;
   private readonly tenants: Tenants;
+  /** The tenant's JARs and jobs (`jobs/job-service.ts`); routes call its methods with the request's principal. */
+  readonly jobs: JobService;
 
   constructor(deps: ControlPlaneDeps) {
     const records = new ClusterRecords(deps);
@@ -28,6 +31,7 @@ export class ControlPlane {
     this.workflow = new Workflow(records);
     this.reconciler = new Reconciler(records, this.workflow);
     this.tenants = new Tenants(records);
+    this.jobs = new JobService(records);
   }
 
   /** The catalog with the sizing defaults, minimums, quota and the fixed settings. */

@@ -16,6 +16,12 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'dependency_unavailable',
   'internal',
+  // Jobs (H2): the JobManager's answers and the tenant's JARs.
+  'cluster_not_running',
+  'job_not_found',
+  'jar_not_found',
+  'job_operation_not_found',
+  'flink_rejected',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

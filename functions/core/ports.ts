@@ -222,13 +222,85 @@ export interface FlinkOverview {
   readonly jobsRunning: number;
 }
 
+/** A JAR a JobManager holds (`GET /jars`): Flink's id for it and the file name it was uploaded as. */
+export interface FlinkJar {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** The body of `POST /jars/{id}/run`. */
+export interface FlinkRunRequest {
+  readonly entryClass?: string;
+  readonly programArgsList: readonly string[];
+  readonly parallelism?: number;
+  readonly savepointPath?: string;
+  readonly allowNonRestoredState?: boolean;
+}
+
+/** A JSON answer of the JobManager as Flink sends it; the core's job views read the fields they need. */
+export type FlinkJson = Readonly<Record<string, unknown>>;
+
 /**
  * The tenant's JobManager REST API, reached through the Kubernetes API (a port-forward into the JobManager pod), so
- * the control plane needs no network path into tenant namespaces.
+ * the control plane needs no network path into tenant namespaces. Every call throws `dependency_unavailable` when no
+ * JobManager answers, and `flink_rejected` (Flink's status and its `errors` in the details) when it answers 4xx/5xx.
  */
 export interface FlinkRest {
-  /** Throws `dependency_unavailable` when no JobManager answers. */
   overview(namespace: string): Promise<FlinkOverview>;
+  /** `GET /jars`. */
+  listJars(namespace: string): Promise<FlinkJar[]>;
+  /** `POST /jars/upload`, multipart, the body streamed as it is read. */
+  uploadJar(namespace: string, fileName: string, body: AsyncIterable<Uint8Array>, bytes: number): Promise<FlinkJar>;
+  /** `POST /jars/{id}/run`; answers the new job's id. */
+  runJar(namespace: string, flinkJarId: string, request: FlinkRunRequest): Promise<string>;
+  /** `GET /jobs/overview`. */
+  jobsOverview(namespace: string): Promise<FlinkJson>;
+  /** `GET /jobs/{id}`, `/jobs/{id}/checkpoints`, `/jobs/{id}/exceptions`, `/jobs/{id}/metrics?get=numRestarts`. */
+  job(namespace: string, jobId: string): Promise<FlinkJson>;
+  jobCheckpoints(namespace: string, jobId: string): Promise<FlinkJson>;
+  jobExceptions(namespace: string, jobId: string): Promise<FlinkJson>;
+  jobRestarts(namespace: string, jobId: string): Promise<number | undefined>;
+  /** `POST /jobs/{id}/savepoints`; answers the trigger id. */
+  triggerSavepoint(namespace: string, jobId: string, targetDirectory: string): Promise<string>;
+  /** `POST /jobs/{id}/stop`; answers the trigger id. */
+  stopWithSavepoint(namespace: string, jobId: string, targetDirectory: string, drain: boolean): Promise<string>;
+  /** `GET /jobs/{id}/savepoints/{triggerId}` (the same for a stop). */
+  savepointStatus(namespace: string, jobId: string, triggerId: string): Promise<FlinkJson>;
+  /** `PATCH /jobs/{id}?mode=cancel`. */
+  cancelJob(namespace: string, jobId: string): Promise<void>;
+}
+
+/** One object of a tenant bucket, as a listing or a head reports it. */
+export interface StoredObject {
+  readonly key: string;
+  readonly bytes: number;
+  /** ISO time. */
+  readonly lastModified: string;
+  /** User metadata (`x-amz-meta-*`); only a head or a get reads it. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Objects in the tenant buckets (JARs, run records, snapshot listings). Every call names the bucket's expected owner,
+ * as the bucket store does.
+ */
+export interface ObjectStore {
+  /** Streams `body` into a new object; answers the bytes written. A failed upload leaves no object. */
+  put(
+    bucket: string,
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    metadata: Readonly<Record<string, string>>,
+  ): Promise<number>;
+  /** Server-side copy, replacing the metadata. */
+  copy(bucket: string, from: string, to: string, metadata: Readonly<Record<string, string>>): Promise<void>;
+  head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /** The object's bytes as a stream, or undefined when there is no such object. */
+  get(bucket: string, key: string): Promise<{ object: StoredObject; body: AsyncIterable<Uint8Array> } | undefined>;
+  /** Every object under `prefix`, all pages. */
+  list(bucket: string, prefix: string): Promise<StoredObject[]>;
+  /** Idempotent. */
+  delete(bucket: string, key: string): Promise<void>;
 }
 
 /** The tenant pods' access to the tenant bucket (EKS Pod Identity associations). */

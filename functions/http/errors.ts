@@ -19,6 +19,12 @@ export const HTTP_STATUS_BY_CODE = {
   unsupported_media_type: 415,
   internal: 500,
   dependency_unavailable: 503,
+  // Jobs (H2).
+  cluster_not_running: 409,
+  job_not_found: 404,
+  jar_not_found: 404,
+  job_operation_not_found: 404,
+  flink_rejected: 422,
 } as const satisfies Record<ErrorCode, number>;
 
 export interface ErrorBody {

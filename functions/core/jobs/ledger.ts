@@ -173,21 +173,26 @@ export function planRetention(
   const byJob = new Map<string, SnapshotEntry[]>();
   for (const entry of entries) byJob.set(entry.jobId, [...(byJob.get(entry.jobId) ?? []), entry]);
   const decisions: RetentionDecision[] = [];
-  for (const [jobId, jobEntries] of byJob) {
+  for (const jobEntries of byJob.values()) {
     const newestFirst = [...jobEntries].sort((a, b) => Date.parse(b.takenAt) - Date.parse(a.takenAt));
     const newestRestorable = newestFirst.find((entry) => entry.restorability?.restorable === true);
     newestFirst.forEach((entry, rank) => {
-      const decide = (action: 'keep' | 'delete', reason: RetentionReason) => decisions.push({ entry, action, reason });
-      if (entry === newestRestorable) return decide('keep', 'newest_restorable');
-      if (entry.kind === 'checkpoint' && runningJobIds.has(jobId)) return decide('keep', 'running_job_checkpoint');
-      const overCount = rank >= policy.maxCount;
-      const overAge = now.getTime() - Date.parse(entry.takenAt) > policy.maxAgeDays * DAY_MS;
-      if (!overCount && !overAge) return decide('keep', 'within_retention');
-      if (entry.restorability === undefined) return decide('keep', 'not_checked');
-      return decide('delete', overCount ? 'over_max_count' : 'over_max_age');
+      decisions.push({ entry, ...decide(entry, rank, entry === newestRestorable) });
     });
   }
   return decisions;
+
+  function decide(entry: SnapshotEntry, rank: number, newestRestorable: boolean): Omit<RetentionDecision, 'entry'> {
+    if (newestRestorable) return { action: 'keep', reason: 'newest_restorable' };
+    if (entry.kind === 'checkpoint' && runningJobIds.has(entry.jobId)) {
+      return { action: 'keep', reason: 'running_job_checkpoint' };
+    }
+    const overCount = rank >= policy.maxCount;
+    const overAge = now.getTime() - Date.parse(entry.takenAt) > policy.maxAgeDays * DAY_MS;
+    if (!overCount && !overAge) return { action: 'keep', reason: 'within_retention' };
+    if (entry.restorability === undefined) return { action: 'keep', reason: 'not_checked' };
+    return { action: 'delete', reason: overCount ? 'over_max_count' : 'over_max_age' };
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * Runs {@link StatefulCounter} unchanged in a local MiniCluster, so a test gets real snapshots of the Flink release on
  * the classpath without a cluster: it checkpoints every 200 ms into {@code <checkpoint dir>} (retained, none subsumed,
  * no state inlined into {@code _metadata}), and once {@code <checkpoints>} have completed takes a canonical savepoint
- * into {@code <savepoint dir>}, prints {@code job=<id> savepoint=<path>} and halts the JVM, leaving every file behind.
+ * into {@code <savepoint dir>}, cancels the job, prints {@code job=<id> savepoint=<path>} and halts the JVM.
  *
  * <pre>SnapshotMaker &lt;checkpoint dir&gt; &lt;savepoint dir&gt; &lt;checkpoints&gt; [hashmap|rocksdb-incremental]</pre>
  */
@@ -88,6 +88,8 @@ public final class SnapshotMaker extends StreamExecutionEnvironment {
       Thread.sleep(50);
     }
     String savepoint = client.triggerSavepoint(savepoints, SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
+    // Cancelled, not halted mid-checkpoint: an in-flight checkpoint is aborted, the completed ones are retained.
+    client.cancel().get(60, TimeUnit.SECONDS);
     System.out.println("job=" + client.getJobID() + " savepoint=" + savepoint);
     System.out.flush();
     Runtime.getRuntime().halt(0);

@@ -4,6 +4,7 @@
  */
 import type { VersionedKeys } from './catalog.ts';
 import type { Issue } from './errors.ts';
+import { MAX_JAR_BYTES } from './jobs/jars.ts';
 import type { ConfigurationInput, FlinkConfigScalar, FlinkConfigValue, FlinkRole } from './flink-configuration.ts';
 import { COMPONENT_NAMES, FLINK_ZOOKEEPER_ROOT, haLocations, PORTS } from './naming.ts';
 
@@ -161,6 +162,8 @@ export const FLINK_SETTINGS: readonly FlinkSetting[] = [
   refused(['rest.bind-port'], JOBMANAGER, `unset: Flink binds the REST server to rest.port (${PORTS.rest})`),
   fixed(['blob.storage.directory'], JOBMANAGER, '/storage/blob-store'),
   fixed(['web.upload.dir'], JOBMANAGER, '/storage/web-upload'),
+  // Flink refuses REST bodies over 100 MiB by default; a JAR may be up to MAX_JAR_BYTES, plus the multipart framing.
+  platformValue(['rest.server.max-content-length'], JOBMANAGER, MAX_JAR_BYTES + 16 * 1024 * 1024),
   platformDerived(
     ['jobmanager.memory.process.size'],
     JOBMANAGER,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { settingsMarkdown } from '../../functions/core/settings-doc.ts';
+import { routeTableMarkdown } from '../../functions/http/routes.ts';
 import { ApiCallError, formatApiError, runApiCommand } from './api-commands.ts';
 import { CliUsageError, formatIssues, renderManifests } from './render.ts';
 
@@ -25,8 +26,8 @@ const COMMANDS: Readonly<Record<string, string>> = {
       Deletes a destroyed tenant's retained state (operator); --confirm repeats the tenant's name.`,
   render: `render --tenant <name> [--spec file.json] [--flink-version V] [--platform file.json] [--out dir]
       Prints (or writes to <dir>/<tenant>.yaml) the tenant's Kubernetes manifests as multi-document YAML. Offline.`,
-  docs: `docs
-      Prints the tables of defaults, minimums, fixed settings and versions.`,
+  docs: `docs [routes]
+      Prints the tables of defaults, minimums, fixed settings and versions; with routes, the API's route table.`,
 };
 
 /** The commands that call the API, and so take the connection options. */
@@ -76,7 +77,7 @@ export async function runCli(
       case 'tenants':
         return await runApiCommand(command, rest, out);
       case 'docs':
-        out.write(`${settingsMarkdown()}\n`);
+        out.write(`${rest[0] === 'routes' ? routeTableMarkdown() : settingsMarkdown()}\n`);
         return 0;
       case 'help':
         if (rest[0] && Object.hasOwn(COMMANDS, rest[0])) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MERGE_PATCH_CONTENT_TYPE } from '../../functions/http/routes.ts';
 import { CliUsageError } from './render.ts';
 
 type Writable = { write(text: string): unknown };
@@ -33,12 +34,19 @@ function connection(values: { url?: string; token?: string; json?: boolean }): C
   return { url: url.replace(/\/+$/, ''), token, json: values.json ?? false };
 }
 
-async function call(connection: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
+async function call(
+  connection: Connection,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const response = await fetch(`${connection.url}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${connection.token}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -107,7 +115,45 @@ export async function runApiCommand(command: string, args: readonly string[], ou
       if (Object.keys(jobManager).length) spec.jobManager = jobManager;
       if (Object.keys(taskManager).length) spec.taskManager = taskManager;
       if (values.clean) spec.restore = 'clean';
-      const view = await call(conn, 'PUT', `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`, spec);
+      const path = `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`;
+      // On an existing cluster only what the user named changes: a PUT would reset every other field to its default.
+      const existing = await call(conn, 'GET', `${path}?optional=true`);
+      const view =
+        existing === null || existing === undefined
+          ? await call(conn, 'PUT', path, spec)
+          : await call(conn, 'PATCH', path, spec, { 'content-type': MERGE_PATCH_CONTENT_TYPE });
+      return conn.json ? print(out, view) : printView(out, view);
+    }
+    case 'patch': {
+      const { values, positionals } = parseArgs({
+        args: [...args],
+        strict: true,
+        allowPositionals: true,
+        options: {
+          ...COMMON_OPTIONS,
+          tenant: { type: 'string' },
+          file: { type: 'string' },
+          'if-match': { type: 'string' },
+        },
+      });
+      const conn = connection(values);
+      const tenant = requireTenant(values.tenant);
+      const text = values.file ? readFileSync(values.file, 'utf8') : positionals[0];
+      if (text === undefined) throw new CliUsageError('Give the merge patch as JSON, or --file patch.json');
+      let patch: unknown;
+      try {
+        patch = JSON.parse(text);
+      } catch (error) {
+        throw new CliUsageError(`The merge patch is not valid JSON: ${(error as Error).message}`);
+      }
+      const ifMatch = values['if-match'];
+      if (ifMatch !== undefined && !/^\d+$/.test(ifMatch)) {
+        throw new CliUsageError(`--if-match takes the generation you read, a number; got "${ifMatch}"`);
+      }
+      const view = await call(conn, 'PATCH', `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`, patch, {
+        'content-type': MERGE_PATCH_CONTENT_TYPE,
+        ...(ifMatch === undefined ? {} : { 'if-match': `"${ifMatch}"` }),
+      });
       return conn.json ? print(out, view) : printView(out, view);
     }
     case 'status':

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MERGE_PATCH_CONTENT_TYPE } from '../../functions/http/routes.ts';
+import type { ClusterView } from '../../functions/core/cluster-view.ts';
+import {
+  type CatalogResponse,
+  MERGE_PATCH_CONTENT_TYPE,
+  type PurgeResultResponse,
+  type RegisteredTenantResponse,
+  type TenantPage,
+} from '../../functions/http/routes.ts';
 import { CliUsageError } from './render.ts';
 
 type Writable = { write(text: string): unknown };
@@ -62,11 +69,7 @@ export async function runApiCommand(command: string, args: readonly string[], ou
     case 'versions': {
       const { values } = parseArgs({ args: [...args], strict: true, options: COMMON_OPTIONS });
       const conn = connection(values);
-      const catalog = (await call(conn, 'GET', '/v1/flink-versions')) as {
-        versions: { version: string; release: string; configFileName: string }[];
-        defaultVersion: string;
-        sizing: { field: string; default: number; minimum: number; maximum: number; unit: string }[];
-      };
+      const catalog = (await call(conn, 'GET', '/v1/flink-versions')) as CatalogResponse;
       if (conn.json) return print(out, catalog);
       out.write('VERSION  RELEASE  CONFIG FILE\n');
       for (const v of catalog.versions) {
@@ -191,23 +194,20 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
   switch (sub) {
     case 'register': {
       const name = requireTenant(positionals[0]);
-      const created = (await call(conn, 'POST', '/v1/tenants', { name })) as { name: string; token: string };
+      const created = (await call(conn, 'POST', '/v1/tenants', { name })) as RegisteredTenantResponse;
       if (conn.json) return print(out, created);
       out.write(`Registered tenant ${created.name}.\nToken (shown once; keep it secret): ${created.token}\n`);
       return 0;
     }
     case 'list': {
-      const items: { name: string; clusterState: string | null; createdAt: string }[] = [];
+      const items: TenantPage['items'] = [];
       let cursor: string | undefined;
       do {
         const page = (await call(
           conn,
           'GET',
           `/v1/tenants?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        )) as {
-          items: typeof items;
-          cursor?: string;
-        };
+        )) as TenantPage;
         items.push(...page.items);
         cursor = page.cursor;
       } while (cursor);
@@ -233,7 +233,7 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
         `/v1/tenants/${encodeURIComponent(name)}?purge=true&confirm=${encodeURIComponent(confirm)}`,
       );
       if (conn.json) return print(out, result);
-      out.write(`Purged ${name}: ${(result as { purged: string[] }).purged.join('; ')}\n`);
+      out.write(`Purged ${name}: ${(result as PurgeResultResponse).purged.join('; ')}\n`);
       return 0;
     }
     default:
@@ -242,23 +242,7 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
 }
 
 function printView(out: Writable, view: unknown): number {
-  const v = view as {
-    tenant: string;
-    state: string;
-    generation: number;
-    spec: {
-      flinkVersion: string;
-      zone: string;
-      jobManager: { cpu: number; memoryMB: number };
-      taskManager: { cpu: number; memoryMB: number; instances: number };
-    };
-    uiUrl: string;
-    haClusterId: string;
-    bucket: string;
-    zookeeperProxy: string;
-    retained: { kind: string; name: string }[];
-    lastError: { code: string; message: string } | null;
-  };
+  const v = view as ClusterView;
   const rows: [string, string][] = [
     ['Tenant', v.tenant],
     ['State', `${v.state} (generation ${v.generation})`],

@@ -9,7 +9,6 @@ export type { ConfigEntry } from '../../functions/core/flink-configuration.ts';
 export type { ClusterState } from '../../functions/core/ports.ts';
 
 import type { RestoreMode } from '../../functions/core/cluster-spec.ts';
-import type { ClusterState } from '../../functions/core/ports.ts';
 
 export type SizingPath =
   | 'jobManager.cpu'
@@ -50,25 +49,16 @@ export interface Catalog {
   readonly sizing: readonly SizingField[];
 }
 
-export interface TenantSummary {
-  readonly name: string;
-  readonly createdAt: string;
-  readonly clusterState: ClusterState | null;
-}
+/** `GET /v1/tenants`' items, `POST /v1/tenants` and the purge's answer: the route table's response types. */
+export type {
+  PurgeResultResponse as PurgeResult,
+  RegisteredTenantResponse as RegisteredTenant,
+  TenantSummaryResponse as TenantSummary,
+} from '../../functions/http/routes.ts';
 
 export interface Page<T> {
   readonly items: readonly T[];
   readonly cursor?: string | undefined;
-}
-
-export interface RegisteredTenant {
-  readonly name: string;
-  readonly token: string;
-}
-
-export interface PurgeResult {
-  readonly tenant: string;
-  readonly purged: readonly string[];
 }
 
 interface HealthComponent {

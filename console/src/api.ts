@@ -13,6 +13,9 @@ import type {
   TenantSummary,
 } from './api-types.ts';
 
+/** `PATCH`'s body type (RFC 7396); the server's `MERGE_PATCH_CONTENT_TYPE`, which the console may not import as a value. */
+const MERGE_PATCH_CONTENT_TYPE = 'application/merge-patch+json';
+
 /** An answer other than 2xx, with the API's error code and details; `network` when there was no answer at all. */
 export class ApiError extends Error {
   readonly status: number;
@@ -60,6 +63,17 @@ export class ApiClient {
     return this.request('PUT', clusterPath(tenant), spec);
   }
 
+  /**
+   * Changes only what the JSON merge patch names; `generation` is the one the user edited (`If-Match`), so a change
+   * someone made since is not overwritten: 412 `precondition_failed`.
+   */
+  patch(tenant: string, patch: Readonly<Record<string, unknown>>, generation: number): Promise<ClusterView> {
+    return this.request('PATCH', clusterPath(tenant), patch, {
+      'content-type': MERGE_PATCH_CONTENT_TYPE,
+      'if-match': `"${generation}"`,
+    });
+  }
+
   destroy(tenant: string): Promise<ClusterView> {
     return this.request('DELETE', clusterPath(tenant));
   }
@@ -87,9 +101,15 @@ export class ApiClient {
     return this.request('POST', `/v1/auth/flink-ui/sign-in?${query}`);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Readonly<Record<string, string>> = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, extraHeaders);
     return send<T>(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   }
 }

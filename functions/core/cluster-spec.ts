@@ -224,3 +224,72 @@ function shapeIssue(issue: z.core.$ZodIssue): Issue[] {
     },
   ];
 }
+
+/**
+ * Orders two catalog versions (`major.minor`) numerically: negative when `a` is older, so 1.20 > 1.18 and
+ * 2.2 > 1.20, which comparing the strings gets wrong.
+ */
+export function compareFlinkVersions(a: string, b: string): number {
+  const parts = (version: string) => version.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const [left, right] = [parts(a), parts(b)];
+  for (let index = 0; index < Math.max(left.length, right.length); index += 1) {
+    const difference = (left[index] ?? 0) - (right[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+/**
+ * Applies a JSON merge patch (RFC 7396) to the current spec and answers the request to validate: a field the patch
+ * names replaces the current one, `null` removes it (so it gets its default), a field it leaves out stays. Flink keys
+ * merge key by key in their dotted form, whether the patch writes them flat or nested. `restore` is never carried
+ * over: a clean start is asked for by naming it. A patch that is not an object is an issue, not a replacement.
+ */
+export function mergeClusterSpecPatch(
+  current: ClusterSpec,
+  patch: unknown,
+): { ok: true; request: Record<string, unknown> } | { ok: false; issues: Issue[] } {
+  if (!isRecord(patch)) {
+    const message = 'the merge patch must be a JSON object naming the fields to change';
+    return { ok: false, issues: [{ code: 'invalid_type', path: '', value: patch, rule: 'an object', message }] };
+  }
+  const { restore: _restore, flinkConfiguration, ...rest } = current;
+  const base: Record<string, unknown> = { ...structuredClone(rest) };
+  const { flinkConfiguration: configPatch, ...restPatch } = patch;
+  const request = mergePatch(base, restPatch) as Record<string, unknown>;
+  const configuration = isRecord(configPatch)
+    ? mergeFlatConfiguration(flinkConfiguration, configPatch)
+    : configPatch === undefined
+      ? { ...flinkConfiguration }
+      : configPatch;
+  if (configuration !== null) request.flinkConfiguration = configuration;
+  return { ok: true, request };
+}
+
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isRecord(patch)) return patch;
+  // No prototype: a patch key such as `__proto__` must stay a key, never reach Object's own properties.
+  const result: Record<string, unknown> = Object.assign(Object.create(null), isRecord(target) ? target : {});
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
+function mergeFlatConfiguration(
+  current: Readonly<Record<string, FlinkConfigValue>>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const result: Record<string, unknown> = Object.assign(Object.create(null), current);
+  const visit = (node: Record<string, unknown>, prefix: string) => {
+    for (const [rawKey, value] of Object.entries(node)) {
+      const key = prefix ? `${prefix}.${rawKey.trim()}` : rawKey.trim();
+      if (isRecord(value)) visit(value, key);
+      else if (value === null) delete result[key];
+      else result[key] = value;
+    }
+  };
+  visit(patch, '');
+  return result;
+}

@@ -11,11 +11,12 @@ import type { Page } from './ports.ts';
 import type { Principal } from './principal.ts';
 import { Reconciler, type ReconcileSummary } from './reconciler.ts';
 import { Tenants } from './tenants.ts';
-import { Workflow } from './workflow.ts';
+import { Workflow, type WriteOptions } from './workflow.ts';
 
 export type { ControlPlaneDeps, ControlPlaneLogger, ManifestRenderer } from './cluster-records.ts';
 export { stateFrom } from './observer.ts';
 export type { ReconcileSummary } from './reconciler.ts';
+export type { WriteOptions } from './workflow.ts';
 
 export class ControlPlane {
   private readonly deps: ControlPlaneDeps;
@@ -49,14 +50,22 @@ export class ControlPlane {
     return this.tenants.list(principal, limit, cursor);
   }
 
-  /** Deploys or updates the tenant's cluster and answers with its view once the objects are applied. */
-  deploy(principal: Principal, tenant: string, body: unknown): Promise<ClusterView> {
-    return this.workflow.deploy(principal, tenant, body);
+  /**
+   * Deploys the tenant's cluster, or replaces its whole spec (an unnamed field gets its default), and answers with
+   * its view once the objects are applied. `ifMatch` refuses the write on another generation.
+   */
+  deploy(principal: Principal, tenant: string, body: unknown, options: WriteOptions = {}): Promise<ClusterView> {
+    return this.workflow.deploy(principal, tenant, body, options);
+  }
+
+  /** Changes only what a JSON merge patch (RFC 7396) names in the existing cluster's spec. */
+  patch(principal: Principal, tenant: string, patch: unknown, options: WriteOptions = {}): Promise<ClusterView> {
+    return this.workflow.patch(principal, tenant, patch, options);
   }
 
   /** Destroys the cluster's pods, services and vhost; keeps the bucket, the ZooKeeper namespace and the volume. */
-  destroy(principal: Principal, tenant: string): Promise<ClusterView> {
-    return this.workflow.destroy(principal, tenant);
+  destroy(principal: Principal, tenant: string, options: WriteOptions = {}): Promise<ClusterView> {
+    return this.workflow.destroy(principal, tenant, options);
   }
 
   status(principal: Principal, tenant: string): Promise<ClusterView> {

@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'tenant_exists',
   'bucket_name_taken',
   'conflict',
+  'version_downgrade',
+  'precondition_failed',
   'method_not_allowed',
   'payload_too_large',
   'unsupported_media_type',

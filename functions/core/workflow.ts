@@ -4,16 +4,36 @@
  */
 
 import { type ClusterRecords, clusterNotFound, RETRY_CANNOT_FIX } from './cluster-records.ts';
-import { validateClusterSpec } from './cluster-spec.ts';
+import { type ClusterSpec, compareFlinkVersions, mergeClusterSpecPatch, validateClusterSpec } from './cluster-spec.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { buildEffectiveCluster } from './effective-cluster.ts';
-import { isFlinkplaneError, specError } from './errors.ts';
+import { FlinkplaneError, isFlinkplaneError, specError } from './errors.ts';
 import { haClusterId, tenantNames } from './naming.ts';
 import { observeCluster, stateFrom } from './observer.ts';
 import type { AppliedObjects, ClusterRecord, OperationKind, Page, Versioned } from './ports.ts';
 import { authorizeTenant, type Principal, requireOperator } from './principal.ts';
 
 type Step = (name: string, action: () => Promise<void>) => Promise<void>;
+
+/** Options of a write: `ifMatch` is the generations the caller expects (`If-Match`), or `*` for any existing one. */
+export interface WriteOptions {
+  readonly ifMatch?: readonly number[] | '*' | undefined;
+}
+
+/** Refuses a write whose caller expected another generation, so two editors cannot overwrite each other. */
+function checkPrecondition(current: Versioned<ClusterRecord> | undefined, ifMatch: WriteOptions['ifMatch']): void {
+  if (ifMatch === undefined) return;
+  const generation = current?.value.generation;
+  if (generation !== undefined && (ifMatch === '*' || ifMatch.includes(generation))) return;
+  const expected = ifMatch === '*' ? '*' : ifMatch.map((value) => `"${value}"`).join(', ');
+  throw new FlinkplaneError(
+    'precondition_failed',
+    generation === undefined
+      ? `If-Match expects generation ${expected}, and the tenant has no cluster`
+      : `If-Match expects generation ${expected}, and the cluster is at generation ${generation}; read it again and reapply your change`,
+    { expected: ifMatch, generation: generation ?? null },
+  );
+}
 
 export class Workflow {
   private readonly records: ClusterRecords;
@@ -22,16 +42,45 @@ export class Workflow {
     this.records = records;
   }
 
-  /** Deploys or updates the tenant's cluster and answers with its view once the objects are applied. */
-  async deploy(principal: Principal, tenant: string, body: unknown): Promise<ClusterView> {
+  /**
+   * Deploys the tenant's cluster, or replaces its whole spec (a field the body leaves out gets its default), and
+   * answers with its view once the objects are applied.
+   */
+  async deploy(principal: Principal, tenant: string, body: unknown, options: WriteOptions = {}): Promise<ClusterView> {
     const { records } = this;
     authorizeTenant(principal, tenant);
     await records.requireTenant(tenant, principal);
     const validation = validateClusterSpec(body, records.deps.platform);
     if (!validation.ok) throw specError(validation.issues);
-    const spec = validation.spec;
-
     const current = await records.deps.store.getCluster(tenant);
+    checkPrecondition(current, options.ifMatch);
+    return this.apply(tenant, validation.spec, current);
+  }
+
+  /**
+   * Changes only what a JSON merge patch (RFC 7396) names in the existing cluster's spec; the merged spec goes
+   * through the same validator as a deploy.
+   */
+  async patch(principal: Principal, tenant: string, patch: unknown, options: WriteOptions = {}): Promise<ClusterView> {
+    const { records } = this;
+    authorizeTenant(principal, tenant);
+    await records.requireTenant(tenant, principal);
+    const current = await records.requireCluster(tenant);
+    checkPrecondition(current, options.ifMatch);
+    const merged = mergeClusterSpecPatch(current.value.spec, patch);
+    if (!merged.ok) throw specError(merged.issues);
+    const validation = validateClusterSpec(merged.request, records.deps.platform);
+    if (!validation.ok) throw specError(validation.issues);
+    return this.apply(tenant, validation.spec, current);
+  }
+
+  /** Persists the intent to run `spec` and drives the deploy; refuses what the current record rules out. */
+  private async apply(
+    tenant: string,
+    spec: ClusterSpec,
+    current: Versioned<ClusterRecord> | undefined,
+  ): Promise<ClusterView> {
+    const { records } = this;
     records.refuseIfBusy(current);
     const now = records.now();
     const previous = current?.value;
@@ -47,6 +96,19 @@ export class Workflow {
           message: `zone "${spec.zone}" differs from "${previous.spec.zone}", where the tenant's JAR volume lives; keep the zone or purge the tenant first`,
         },
       ]);
+    }
+    if (
+      previous &&
+      spec.restore !== 'clean' &&
+      compareFlinkVersions(spec.flinkVersion, previous.spec.flinkVersion) < 0
+    ) {
+      // An older Flink cannot read the checkpoints and HA metadata a newer one wrote; only a clean start may go back.
+      const [from, to] = [previous.spec.flinkVersion, spec.flinkVersion];
+      throw new FlinkplaneError(
+        'version_downgrade',
+        `Flink ${to} cannot restore the state Flink ${from} wrote; stay on ${from}, or downgrade with "restore":"clean" to start without that state`,
+        { from, to, restore: spec.restore },
+      );
     }
     let haEpoch = previous?.haEpoch ?? 1;
     let previousHaClusterIds = previous?.previousHaClusterIds ?? [];
@@ -75,11 +137,12 @@ export class Workflow {
   }
 
   /** Destroys the cluster's pods, services and vhost; keeps the bucket, the ZooKeeper namespace and the volume. */
-  async destroy(principal: Principal, tenant: string): Promise<ClusterView> {
+  async destroy(principal: Principal, tenant: string, options: WriteOptions = {}): Promise<ClusterView> {
     const { records } = this;
     authorizeTenant(principal, tenant);
     await records.requireTenant(tenant, principal);
     const current = await records.requireCluster(tenant);
+    checkPrecondition(current, options.ifMatch);
     if (current.value.state === 'DESTROYED' && !current.value.operation) return records.view(current.value);
     records.refuseIfBusy(current);
     const generation = current.value.generation + 1;

@@ -15,6 +15,8 @@ export const HTTP_STATUS_BY_CODE = {
   tenant_exists: 409,
   bucket_name_taken: 409,
   conflict: 409,
+  version_downgrade: 409,
+  precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
   internal: 500,

@@ -1,20 +1,55 @@
 import * as z from 'zod';
 import { HTTP_STATUS_BY_CODE } from './errors.ts';
+import { ROUTES, type RouteDeclaration } from './routes.ts';
 import {
+  CatalogSchema,
+  ClusterMergePatchSchema,
   ClusterSpecInputSchema,
+  ClusterViewPageSchema,
   ClusterViewSchema,
   ErrorBodySchema,
-  ListQuerySchema,
   RegisterTenantSchema,
+  TenantPageSchema,
 } from './schemas.ts';
+
+/** Schemas the document names under `components.schemas` and refers to by `$ref`. */
+const COMPONENTS = new Map<z.ZodType, string>([
+  [ClusterSpecInputSchema, 'ClusterSpec'],
+  [ClusterMergePatchSchema, 'ClusterMergePatch'],
+  [ClusterViewSchema, 'ClusterView'],
+  [ClusterViewPageSchema, 'ClusterViewPage'],
+  [TenantPageSchema, 'TenantPage'],
+  [CatalogSchema, 'Catalog'],
+  [RegisterTenantSchema, 'RegisterTenant'],
+  [ErrorBodySchema, 'Error'],
+]);
 
 let cached: Record<string, unknown> | undefined;
 
-/** The OpenAPI 3.1 document, generated from the same zod schemas the router parses with. */
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No content' };
+
+/** Extra query parameters a route reads by hand rather than through a schema. */
+const EXTRA_PARAMETERS: Record<string, readonly Record<string, unknown>[]> = {
+  'GET /v1/tenants/{tenant}/flink-cluster': [
+    {
+      name: 'optional',
+      in: 'query',
+      required: false,
+      schema: { const: 'true' },
+      description: 'Answer 200 null instead of 404 cluster_not_found when the tenant has no cluster',
+    },
+  ],
+  'GET /v1/auth/flink-ui': [{ name: 'tenant', in: 'query', required: true, schema: { type: 'string' } }],
+};
+
+/** The OpenAPI 3.1 document, generated from the route table and the same zod schemas the router parses with. */
 export function buildOpenApiDocument(): Record<string, unknown> {
   if (cached) return cached;
-  const schema = (value: z.ZodType) => z.toJSONSchema(value, { io: 'input', unrepresentable: 'any' });
-  const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+  const json = (value: z.ZodType) => z.toJSONSchema(value, { io: 'input', unrepresentable: 'any' });
+  const schema = (value: z.ZodType) => {
+    const name = COMPONENTS.get(value);
+    return name ? { $ref: `#/components/schemas/${name}` } : json(value);
+  };
   const errors = Object.fromEntries(
     [...new Set(Object.values(HTTP_STATUS_BY_CODE))].map((status) => [
       String(status),
@@ -23,17 +58,23 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           .filter(([, value]) => value === status)
           .map(([code]) => code)
           .join(', '),
-        content: json('Error'),
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       },
     ]),
   );
-  const tenantParam = { name: 'tenant', in: 'path', required: true, schema: { type: 'string' } };
-  const listParams = Object.entries(schema(ListQuerySchema).properties ?? {}).map(([name, property]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: property,
-  }));
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES as readonly RouteDeclaration[]) {
+    paths[route.path] ??= {};
+    const item = paths[route.path]!;
+    const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    if (pathParams.length > 0) item.parameters = pathParams;
+    item[route.method.toLowerCase()] = operation(route, schema, errors);
+  }
   cached = {
     openapi: '3.1.0',
     info: {
@@ -43,97 +84,57 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        ClusterSpec: schema(ClusterSpecInputSchema),
-        ClusterView: schema(ClusterViewSchema),
-        RegisterTenant: schema(RegisterTenantSchema),
-        Error: schema(ErrorBodySchema),
-      },
+      schemas: Object.fromEntries([...COMPONENTS].map(([value, name]) => [name, json(value)])),
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/healthz': { get: { summary: 'Health', security: [], responses: { 200: { description: 'Healthy' } } } },
-      '/openapi.json': {
-        get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI' } } },
-      },
-      '/v1/flink-versions': {
-        get: {
-          summary: 'The Flink version catalog with defaults, minimums and fixed settings',
-          responses: { 200: { description: 'Catalog' }, ...errors },
-        },
-      },
-      '/v1/tenants/{tenant}/flink-cluster': {
-        parameters: [tenantParam],
-        put: {
-          summary: "Deploy or update the tenant's Flink cluster",
-          requestBody: { required: false, content: json('ClusterSpec') },
-          responses: { 202: { description: 'Accepted', content: json('ClusterView') }, ...errors },
-        },
-        get: {
-          summary: "The cluster's view",
-          parameters: [
-            {
-              name: 'optional',
-              in: 'query',
-              required: false,
-              schema: { const: 'true' },
-              description: 'Answer 200 null instead of 404 cluster_not_found when the tenant has no cluster',
-            },
-          ],
-          responses: {
-            200: { description: 'OK (null: no cluster, with optional=true)', content: json('ClusterView') },
-            ...errors,
-          },
-        },
-        delete: {
-          summary: 'Destroy the cluster; the bucket, ZooKeeper namespace and volume are kept',
-          responses: { 202: { description: 'Accepted', content: json('ClusterView') }, ...errors },
-        },
-      },
-      '/v1/flink-clusters': {
-        get: {
-          summary: 'Every cluster (operator)',
-          parameters: listParams,
-          responses: { 200: { description: 'A page' }, ...errors },
-        },
-      },
-      '/v1/tenants': {
-        get: {
-          summary: 'Every tenant with its cluster state (operator)',
-          parameters: listParams,
-          responses: { 200: { description: 'A page' }, ...errors },
-        },
-        post: {
-          summary: 'Register a tenant (operator); answers its API token once',
-          requestBody: { required: true, content: json('RegisterTenant') },
-          responses: { 201: { description: 'Registered' }, ...errors },
-        },
-      },
-      '/v1/tenants/{tenant}': {
-        parameters: [tenantParam],
-        delete: {
-          summary: "Purge a destroyed tenant's retained state and the tenant (operator)",
-          parameters: [
-            { name: 'purge', in: 'query', required: true, schema: { const: 'true' } },
-            {
-              name: 'confirm',
-              in: 'query',
-              required: true,
-              schema: { type: 'string' },
-              description: 'The tenant name',
-            },
-          ],
-          responses: { 200: { description: 'Purged' }, ...errors },
-        },
-      },
-      '/v1/auth/flink-ui': {
-        get: {
-          summary: "ingress-nginx auth-url: may the caller open this tenant's Flink UI?",
-          parameters: [{ name: 'tenant', in: 'query', required: true, schema: { type: 'string' } }],
-          responses: { 204: { description: 'Allowed' }, ...errors },
-        },
-      },
-    },
+    paths,
   };
   return cached;
+}
+
+function operation(
+  route: RouteDeclaration,
+  schema: (value: z.ZodType) => { [key: string]: unknown; properties?: Record<string, unknown> },
+  errors: Record<string, unknown>,
+): Record<string, unknown> {
+  const { request } = route;
+  const querySchema = request?.query ? schema(request.query) : undefined;
+  const required = (querySchema?.required as string[] | undefined) ?? [];
+  const query = Object.entries(querySchema?.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name),
+    schema: property,
+  }));
+  const ifMatch = request?.ifMatch
+    ? [
+        {
+          name: 'If-Match',
+          in: 'header',
+          required: false,
+          schema: { type: 'string' },
+          description: 'The generation the write expects, as an entity tag ("3"); a stale one answers 412',
+        },
+      ]
+    : [];
+  const parameters = [...query, ...ifMatch, ...(EXTRA_PARAMETERS[`${route.method} ${route.path}`] ?? [])];
+  const body = request?.body;
+  const contentTypes = request?.contentTypes ?? ['application/json'];
+  const success: Record<string, unknown> = { description: STATUS_TEXT[route.status] ?? 'OK' };
+  if (route.response) success.content = { 'application/json': { schema: schema(route.response) } };
+  if (route.etag) success.headers = { ETag: { description: 'The generation, "3"', schema: { type: 'string' } } };
+  return {
+    summary: route.summary,
+    ...(route.access === 'public' ? { security: [] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(body
+      ? {
+          requestBody: {
+            required: request?.bodyRequired ?? false,
+            content: Object.fromEntries(contentTypes.map((type) => [type, { schema: schema(body) }])),
+          },
+        }
+      : {}),
+    responses: { [route.status]: success, ...(route.access === 'public' ? {} : errors) },
+  };
 }

@@ -5,6 +5,14 @@ import type { Authenticator } from './authenticator.ts';
 import { type ErrorLogger, errorResponse } from './errors.ts';
 import type { HttpRequest, HttpResponse } from './http-types.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import {
+  MERGE_PATCH_CONTENT_TYPE,
+  type PublicRouteKey,
+  ROUTES,
+  type RouteDeclaration,
+  type RouteKey,
+  routeKey,
+} from './routes.ts';
 import { ListQuerySchema, PurgeQuerySchema, RegisterTenantSchema } from './schemas.ts';
 
 /** Bodies over this size are refused with 413 before they are parsed. */
@@ -40,74 +48,82 @@ interface Reply {
   readonly body: unknown;
 }
 
-interface Route {
-  readonly method: string;
+interface CompiledRoute {
+  readonly declaration: RouteDeclaration;
   readonly pattern: RegExp;
   readonly params: readonly string[];
-  readonly handle: Handler | PublicHandler;
-  readonly public: boolean;
 }
 
 /** The API's routes; the same router serves the Lambda handler and the local server. */
 export function createRouter(options: RouterOptions): (request: HttpRequest) => Promise<HttpResponse> {
   const { controlPlane } = options;
   const resolvePlane = async () => (typeof controlPlane === 'function' ? controlPlane() : controlPlane);
-  const routes: Route[] = [];
-  const route = (method: string, path: string, handle: Handler) => routes.push(compile(method, path, handle, false));
-  const publicRoute = (method: string, path: string, handle: PublicHandler) =>
-    routes.push(compile(method, path, handle, true));
 
-  publicRoute('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok', ...(await options.health?.()) } }));
-  publicRoute('GET', '/openapi.json', async () => ({ status: 200, body: buildOpenApiDocument() }));
-  route('GET', '/v1/flink-versions', async ({ plane }) => ({ status: 200, body: plane.versions() }));
-  route('PUT', '/v1/tenants/{tenant}/flink-cluster', async ({ plane, request, params, principal }) => {
-    // Another tenant is refused before the body is read, so the answer never depends on what it sent.
-    authorizeTenant(principal, params.tenant!);
-    return { status: 202, body: await plane.deploy(principal, params.tenant!, jsonBody(request, {})) };
-  });
-  route('GET', '/v1/tenants/{tenant}/flink-cluster', async ({ plane, request, params, principal }) => {
-    try {
-      return { status: 200, body: await plane.status(principal, params.tenant!) };
-    } catch (error) {
-      // A poller (the console) asks `optional=true`: no cluster yet is an answer, not an error the browser logs.
-      const absent = error instanceof FlinkplaneError && error.code === 'cluster_not_found';
-      if (absent && request.query.optional === 'true') return { status: 200, body: null };
-      throw error;
-    }
-  });
-  route('DELETE', '/v1/tenants/{tenant}/flink-cluster', async ({ plane, params, principal }) => ({
-    status: 202,
-    body: await plane.destroy(principal, params.tenant!),
-  }));
-  route('GET', '/v1/flink-clusters', async ({ plane, request, principal }) => {
-    const query = parseQuery(ListQuerySchema, request);
-    return { status: 200, body: await plane.listClusters(principal, query.limit, query.cursor) };
-  });
-  route('GET', '/v1/tenants', async ({ plane, request, principal }) => {
-    const query = parseQuery(ListQuerySchema, request);
-    return { status: 200, body: await plane.listTenants(principal, query.limit, query.cursor) };
-  });
-  route('POST', '/v1/tenants', async ({ plane, request, principal }) => {
-    requireOperator(principal);
-    const parsed = RegisterTenantSchema.safeParse(jsonBody(request, undefined));
-    if (!parsed.success) throw invalidRequest('body', parsed.error.issues.map((issue) => issue.message).join('; '));
-    return { status: 201, body: await plane.registerTenant(principal, parsed.data.name) };
-  });
-  route('DELETE', '/v1/tenants/{tenant}', async ({ plane, request, params, principal }) => {
-    if (principal.kind !== 'operator')
-      throw new FlinkplaneError('forbidden', 'Purging is for the platform operator only');
-    const query = parseQuery(PurgeQuerySchema, request);
-    return { status: 200, body: await plane.purge(principal, params.tenant!, query.confirm) };
-  });
-  route('GET', '/v1/auth/flink-ui', async ({ request, principal }) => {
-    // ingress-nginx's auth-url: 2xx lets the request through to the tenant's Flink UI, 401/403 stop it.
-    const tenant = request.query.tenant;
-    if (!tenant) throw invalidRequest('tenant', 'the query parameter tenant is required');
-    if (principal.kind === 'tenant' && principal.tenant !== tenant) {
-      throw new FlinkplaneError('forbidden', "You may open only your own tenant's Flink UI", { tenant });
-    }
-    return { status: 204, body: undefined };
-  });
+  const publicHandlers: Record<PublicRouteKey, PublicHandler> = {
+    'GET /healthz': async () => ({ status: 200, body: { status: 'ok', ...(await options.health?.()) } }),
+    'GET /openapi.json': async () => ({ status: 200, body: buildOpenApiDocument() }),
+  };
+  // Keyed by the route table: the compiler refuses a declared route without a handler, and a handler without a row.
+  const handlers: Record<Exclude<RouteKey, PublicRouteKey>, Handler> = {
+    'GET /v1/flink-versions': async ({ plane }) => ({ status: 200, body: plane.versions() }),
+    'PUT /v1/tenants/{tenant}/flink-cluster': async ({ plane, request, params, principal }) => {
+      // Another tenant is refused before the body is read, so the answer never depends on what it sent.
+      authorizeTenant(principal, params.tenant!);
+      const ifMatch = parseIfMatch(request);
+      return { status: 202, body: await plane.deploy(principal, params.tenant!, jsonBody(request, {}), { ifMatch }) };
+    },
+    'PATCH /v1/tenants/{tenant}/flink-cluster': async ({ plane, request, params, principal }) => {
+      authorizeTenant(principal, params.tenant!);
+      const ifMatch = parseIfMatch(request);
+      const patch = jsonBody(request, undefined, MERGE_PATCH_CONTENT_TYPE);
+      return { status: 202, body: await plane.patch(principal, params.tenant!, patch, { ifMatch }) };
+    },
+    'GET /v1/tenants/{tenant}/flink-cluster': async ({ plane, request, params, principal }) => {
+      try {
+        return { status: 200, body: await plane.status(principal, params.tenant!) };
+      } catch (error) {
+        // A poller (the console) asks `optional=true`: no cluster yet is an answer, not an error the browser logs.
+        const absent = error instanceof FlinkplaneError && error.code === 'cluster_not_found';
+        if (absent && request.query.optional === 'true') return { status: 200, body: null };
+        throw error;
+      }
+    },
+    'DELETE /v1/tenants/{tenant}/flink-cluster': async ({ plane, request, params, principal }) => {
+      authorizeTenant(principal, params.tenant!);
+      const ifMatch = parseIfMatch(request);
+      return { status: 202, body: await plane.destroy(principal, params.tenant!, { ifMatch }) };
+    },
+    'GET /v1/flink-clusters': async ({ plane, request, principal }) => {
+      const query = parseQuery(ListQuerySchema, request);
+      return { status: 200, body: await plane.listClusters(principal, query.limit, query.cursor) };
+    },
+    'GET /v1/tenants': async ({ plane, request, principal }) => {
+      const query = parseQuery(ListQuerySchema, request);
+      return { status: 200, body: await plane.listTenants(principal, query.limit, query.cursor) };
+    },
+    'POST /v1/tenants': async ({ plane, request, principal }) => {
+      requireOperator(principal);
+      const parsed = RegisterTenantSchema.safeParse(jsonBody(request, undefined));
+      if (!parsed.success) throw invalidRequest('body', parsed.error.issues.map((issue) => issue.message).join('; '));
+      return { status: 201, body: await plane.registerTenant(principal, parsed.data.name) };
+    },
+    'DELETE /v1/tenants/{tenant}': async ({ plane, request, params, principal }) => {
+      if (principal.kind !== 'operator')
+        throw new FlinkplaneError('forbidden', 'Purging is for the platform operator only');
+      const query = parseQuery(PurgeQuerySchema, request);
+      return { status: 200, body: await plane.purge(principal, params.tenant!, query.confirm) };
+    },
+    'GET /v1/auth/flink-ui': async ({ request, principal }) => {
+      // ingress-nginx's auth-url: 2xx lets the request through to the tenant's Flink UI, 401/403 stop it.
+      const tenant = request.query.tenant;
+      if (!tenant) throw invalidRequest('tenant', 'the query parameter tenant is required');
+      if (principal.kind === 'tenant' && principal.tenant !== tenant) {
+        throw new FlinkplaneError('forbidden', "You may open only your own tenant's Flink UI", { tenant });
+      }
+      return { status: 204, body: undefined };
+    },
+  };
+  const routes = (ROUTES as readonly RouteDeclaration[]).map(compile);
 
   return async (request) => {
     try {
@@ -118,41 +134,67 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
       if (matching.length === 0) {
         throw new FlinkplaneError('not_found', `There is no route ${request.path}`, { path: request.path });
       }
-      const found = matching.find((entry) => entry.candidate.method === request.method);
+      const found = matching.find((entry) => entry.candidate.declaration.method === request.method);
       if (!found) {
-        const allow = matching.map((entry) => entry.candidate.method);
+        const allow = matching.map((entry) => entry.candidate.declaration.method);
         throw new FlinkplaneError('method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
           allow,
         });
       }
-      if (found.candidate.public) return respond(await (found.candidate.handle as PublicHandler)(request));
+      const { declaration } = found.candidate;
+      const key = routeKey(declaration);
+      if (declaration.access === 'public') {
+        return respond(await publicHandlers[key as PublicRouteKey](request), declaration);
+      }
       // Authenticate first, so a caller without a valid token learns nothing from how the path is refused.
       const principal = await options.authenticate(request);
       const params = Object.fromEntries(
         found.candidate.params.map((name, index) => [name, decodePathSegment(name, found.match![index + 1]!)]),
       );
       const plane = await resolvePlane();
-      return respond(await (found.candidate.handle as Handler)({ plane, request, params, principal }));
+      const handle = handlers[key as Exclude<RouteKey, PublicRouteKey>];
+      return respond(await handle({ plane, request, params, principal }), declaration);
     } catch (error) {
       return withSecurityHeaders(errorResponse(error, options.log, request.requestId));
     }
   };
 }
 
-function compile(method: string, path: string, handle: Handler | PublicHandler, isPublic: boolean): Route {
+function compile(declaration: RouteDeclaration): CompiledRoute {
   const params: string[] = [];
-  const source = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+  const source = declaration.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     params.push(name);
     return '([^/]+)';
   });
-  return { method, pattern: new RegExp(`^${source}$`), params, handle, public: isPublic };
+  return { declaration, pattern: new RegExp(`^${source}$`), params };
 }
 
-function respond(reply: Reply): HttpResponse {
+/**
+ * `If-Match: "<generation>"` (a weak `W/` prefix is accepted, as is a list of tags): the write goes ahead only while
+ * the cluster is at one of those generations. `*` matches any existing cluster.
+ */
+function parseIfMatch(request: HttpRequest): readonly number[] | '*' | undefined {
+  const header = request.headers['if-match']?.trim();
+  if (header === undefined || header === '') return undefined;
+  if (header === '*') return '*';
+  const tags = header.split(',').map((tag) => tag.trim());
+  const generations = tags.map((tag) => /^(?:W\/)?"(\d{1,15})"$/.exec(tag)?.[1]);
+  if (generations.some((generation) => generation === undefined)) {
+    throw new FlinkplaneError('invalid_request', 'Invalid If-Match: give the generation as an entity tag, e.g. "3"', {
+      field: 'if-match',
+    });
+  }
+  return generations.map(Number);
+}
+
+function respond(reply: Reply, declaration: RouteDeclaration): HttpResponse {
   if (reply.body === undefined) return withSecurityHeaders({ status: reply.status, headers: {}, body: '' });
+  const generation = (reply.body as { generation?: unknown } | null)?.generation;
+  const etag: Record<string, string> =
+    declaration.etag && typeof generation === 'number' ? { etag: `"${generation}"` } : {};
   return withSecurityHeaders({
     status: reply.status,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...etag },
     body: JSON.stringify(reply.body),
   });
 }
@@ -165,7 +207,7 @@ export function withSecurityHeaders(response: HttpResponse): HttpResponse {
   };
 }
 
-function jsonBody(request: HttpRequest, empty: unknown): unknown {
+function jsonBody(request: HttpRequest, empty: unknown, contentType = 'application/json'): unknown {
   const body = request.body ?? '';
   if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
     throw new FlinkplaneError('payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`, {
@@ -176,10 +218,12 @@ function jsonBody(request: HttpRequest, empty: unknown): unknown {
     if (empty === undefined) throw invalidRequest('body', 'a JSON body is required');
     return empty;
   }
-  const contentType = request.headers['content-type'] ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-    throw new FlinkplaneError('unsupported_media_type', 'Send the body as application/json', {
-      contentType: contentType || null,
+  const given = request.headers['content-type'] ?? '';
+  const expected = contentType.replace(/[+.]/g, '\\$&');
+  if (!new RegExp(`^${expected}\\s*(;|$)`, 'i').test(given)) {
+    throw new FlinkplaneError('unsupported_media_type', `Send the body as ${contentType}`, {
+      contentType: given || null,
+      expected: contentType,
     });
   }
   let parsed: unknown;

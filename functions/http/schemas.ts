@@ -1,8 +1,43 @@
 import * as z from 'zod';
+import { RESTORE_MODES } from '../core/cluster-spec.ts';
 import { ERROR_CODES } from '../core/errors.ts';
 import { CLUSTER_STATES } from '../core/ports.ts';
 
 export { ClusterSpecInputSchema } from '../core/cluster-spec.ts';
+
+const optionalNumber = (description: string) => z.number().nullable().optional().describe(description);
+
+/**
+ * A JSON merge patch (RFC 7396) of the cluster spec: a field it names replaces the current one, `null` resets it to
+ * its default, a field it leaves out stays. `restore` is not kept from the last deploy: name `"clean"` to start clean.
+ * The merged spec goes through the same validator as a PUT.
+ */
+export const ClusterMergePatchSchema = z
+  .object({
+    flinkVersion: z.string().nullable().optional().describe('Flink version from the catalog'),
+    zone: z.string().nullable().optional(),
+    jobManager: z
+      .object({ cpu: optionalNumber('JobManager CPU in cores'), memoryMB: optionalNumber('JobManager memory in MB') })
+      .strict()
+      .nullable()
+      .optional(),
+    taskManager: z
+      .object({
+        cpu: optionalNumber('CPU of each TaskManager in cores'),
+        memoryMB: optionalNumber('Memory of each TaskManager in MB'),
+        instances: optionalNumber('Number of TaskManagers'),
+      })
+      .strict()
+      .nullable()
+      .optional(),
+    flinkConfiguration: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .optional()
+      .describe('Keys to set (flat dotted or nested); a key set to null is removed'),
+    restore: z.enum(RESTORE_MODES).nullable().optional(),
+  })
+  .strict();
 
 export const RegisterTenantSchema = z
   .object({ name: z.string().describe('Tenant name: 2 to 24 lowercase letters, digits and hyphens') })
@@ -74,6 +109,51 @@ export const ClusterViewSchema = z.object({
   destroyedAt: z.string().nullable(),
 });
 
+export const ClusterViewPageSchema = z.object({ items: z.array(ClusterViewSchema), cursor: z.string().optional() });
+
+export const TenantSummarySchema = z.object({
+  name: z.string(),
+  createdAt: z.string(),
+  clusterState: z.enum(CLUSTER_STATES).nullable(),
+});
+
+export const TenantPageSchema = z.object({ items: z.array(TenantSummarySchema), cursor: z.string().optional() });
+
+export const RegisteredTenantSchema = z.object({
+  name: z.string(),
+  token: z.string().describe('The API token, shown once'),
+});
+
+export const PurgeResultSchema = z.object({ tenant: z.string(), purged: z.array(z.string()) });
+
+export const HealthSchema = z.object({ status: z.string(), components: z.record(z.string(), z.unknown()).optional() });
+
+export const CatalogSchema = z.object({
+  versions: z.array(
+    z.object({
+      version: z.string(),
+      release: z.string(),
+      configFileName: z.string(),
+      providedPackages: z.array(z.string()),
+    }),
+  ),
+  defaultVersion: z.string(),
+  zones: z.array(z.string()),
+  sizing: z.array(
+    z.object({
+      field: z.string(),
+      label: z.string(),
+      unit: z.string(),
+      default: z.number(),
+      minimum: z.number(),
+      maximum: z.number(),
+      step: z.number(),
+    }),
+  ),
+  fixedSizes: z.record(z.string(), z.unknown()),
+  fixedSettings: z.array(z.object({ keys: z.array(z.string()), scope: z.string(), value: z.unknown() })),
+});
+
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.enum(ERROR_CODES),
@@ -81,3 +161,13 @@ export const ErrorBodySchema = z.object({
     details: z.record(z.string(), z.unknown()),
   }),
 });
+
+export type ClusterViewPage = z.infer<typeof ClusterViewPageSchema>;
+export type TenantSummaryResponse = z.infer<typeof TenantSummarySchema>;
+export type TenantPage = z.infer<typeof TenantPageSchema>;
+export type RegisteredTenantResponse = z.infer<typeof RegisteredTenantSchema>;
+export type PurgeResultResponse = z.infer<typeof PurgeResultSchema>;
+export type HealthResponse = z.infer<typeof HealthSchema>;
+export type CatalogResponse = z.infer<typeof CatalogSchema>;
+export type ErrorBodyResponse = z.infer<typeof ErrorBodySchema>;
+export type ClusterMergePatch = z.infer<typeof ClusterMergePatchSchema>;

@@ -6,21 +6,15 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ROUTES } from '../../functions/http/routes.ts';
 
-/** Every route of the control-plane API; the API Lambda's router answers each (and `$default` with 404). */
-export const CONTROL_PLANE_ROUTES: readonly { readonly method: apigw.HttpMethod; readonly path: string }[] = [
-  { method: apigw.HttpMethod.GET, path: '/v1/flink-versions' },
-  { method: apigw.HttpMethod.PUT, path: '/v1/tenants/{tenant}/flink-cluster' },
-  { method: apigw.HttpMethod.GET, path: '/v1/tenants/{tenant}/flink-cluster' },
-  { method: apigw.HttpMethod.DELETE, path: '/v1/tenants/{tenant}/flink-cluster' },
-  { method: apigw.HttpMethod.GET, path: '/v1/flink-clusters' },
-  { method: apigw.HttpMethod.GET, path: '/v1/tenants' },
-  { method: apigw.HttpMethod.POST, path: '/v1/tenants' },
-  { method: apigw.HttpMethod.DELETE, path: '/v1/tenants/{tenant}' },
-  { method: apigw.HttpMethod.GET, path: '/openapi.json' },
-  { method: apigw.HttpMethod.GET, path: '/healthz' },
-  { method: apigw.HttpMethod.GET, path: '/v1/auth/flink-ui' },
-];
+/**
+ * Every route of the control-plane API, from the one route table (`functions/http/routes.ts`); the API Lambda's
+ * router answers each (and `$default` with 404).
+ */
+export const CONTROL_PLANE_ROUTES: readonly { readonly method: apigw.HttpMethod; readonly path: string }[] = ROUTES.map(
+  (route) => ({ method: apigw.HttpMethod[route.method], path: route.path }),
+);
 
 export interface ControlPlaneApiProps {
   /** The one Lambda behind every route. */
@@ -67,7 +61,8 @@ export class ControlPlaneApi extends Construct {
       corsPreflight: props.corsAllowOrigins
         ? {
             allowOrigins: [...props.corsAllowOrigins],
-            allowHeaders: ['authorization', 'content-type'],
+            allowHeaders: ['authorization', 'content-type', 'if-match'],
+            exposeHeaders: ['etag'],
             allowMethods: [apigw.CorsHttpMethod.ANY],
             maxAge: Duration.hours(1),
           }

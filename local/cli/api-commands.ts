@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { ClusterView } from '../../functions/core/cluster-view.ts';
+import {
+  type CatalogResponse,
+  MERGE_PATCH_CONTENT_TYPE,
+  type PurgeResultResponse,
+  type RegisteredTenantResponse,
+  type TenantPage,
+} from '../../functions/http/routes.ts';
 import { CliUsageError } from './render.ts';
 
 type Writable = { write(text: string): unknown };
@@ -33,12 +41,19 @@ function connection(values: { url?: string; token?: string; json?: boolean }): C
   return { url: url.replace(/\/+$/, ''), token, json: values.json ?? false };
 }
 
-async function call(connection: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
+async function call(
+  connection: Connection,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const response = await fetch(`${connection.url}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${connection.token}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -54,11 +69,7 @@ export async function runApiCommand(command: string, args: readonly string[], ou
     case 'versions': {
       const { values } = parseArgs({ args: [...args], strict: true, options: COMMON_OPTIONS });
       const conn = connection(values);
-      const catalog = (await call(conn, 'GET', '/v1/flink-versions')) as {
-        versions: { version: string; release: string; configFileName: string }[];
-        defaultVersion: string;
-        sizing: { field: string; default: number; minimum: number; maximum: number; unit: string }[];
-      };
+      const catalog = (await call(conn, 'GET', '/v1/flink-versions')) as CatalogResponse;
       if (conn.json) return print(out, catalog);
       out.write('VERSION  RELEASE  CONFIG FILE\n');
       for (const v of catalog.versions) {
@@ -107,7 +118,45 @@ export async function runApiCommand(command: string, args: readonly string[], ou
       if (Object.keys(jobManager).length) spec.jobManager = jobManager;
       if (Object.keys(taskManager).length) spec.taskManager = taskManager;
       if (values.clean) spec.restore = 'clean';
-      const view = await call(conn, 'PUT', `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`, spec);
+      const path = `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`;
+      // On an existing cluster only what the user named changes: a PUT would reset every other field to its default.
+      const existing = await call(conn, 'GET', `${path}?optional=true`);
+      const view =
+        existing === null || existing === undefined
+          ? await call(conn, 'PUT', path, spec)
+          : await call(conn, 'PATCH', path, spec, { 'content-type': MERGE_PATCH_CONTENT_TYPE });
+      return conn.json ? print(out, view) : printView(out, view);
+    }
+    case 'patch': {
+      const { values, positionals } = parseArgs({
+        args: [...args],
+        strict: true,
+        allowPositionals: true,
+        options: {
+          ...COMMON_OPTIONS,
+          tenant: { type: 'string' },
+          file: { type: 'string' },
+          'if-match': { type: 'string' },
+        },
+      });
+      const conn = connection(values);
+      const tenant = requireTenant(values.tenant);
+      const text = values.file ? readFileSync(values.file, 'utf8') : positionals[0];
+      if (text === undefined) throw new CliUsageError('Give the merge patch as JSON, or --file patch.json');
+      let patch: unknown;
+      try {
+        patch = JSON.parse(text);
+      } catch (error) {
+        throw new CliUsageError(`The merge patch is not valid JSON: ${(error as Error).message}`);
+      }
+      const ifMatch = values['if-match'];
+      if (ifMatch !== undefined && !/^\d+$/.test(ifMatch)) {
+        throw new CliUsageError(`--if-match takes the generation you read, a number; got "${ifMatch}"`);
+      }
+      const view = await call(conn, 'PATCH', `/v1/tenants/${encodeURIComponent(tenant)}/flink-cluster`, patch, {
+        'content-type': MERGE_PATCH_CONTENT_TYPE,
+        ...(ifMatch === undefined ? {} : { 'if-match': `"${ifMatch}"` }),
+      });
       return conn.json ? print(out, view) : printView(out, view);
     }
     case 'status':
@@ -145,23 +194,20 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
   switch (sub) {
     case 'register': {
       const name = requireTenant(positionals[0]);
-      const created = (await call(conn, 'POST', '/v1/tenants', { name })) as { name: string; token: string };
+      const created = (await call(conn, 'POST', '/v1/tenants', { name })) as RegisteredTenantResponse;
       if (conn.json) return print(out, created);
       out.write(`Registered tenant ${created.name}.\nToken (shown once; keep it secret): ${created.token}\n`);
       return 0;
     }
     case 'list': {
-      const items: { name: string; clusterState: string | null; createdAt: string }[] = [];
+      const items: TenantPage['items'] = [];
       let cursor: string | undefined;
       do {
         const page = (await call(
           conn,
           'GET',
           `/v1/tenants?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        )) as {
-          items: typeof items;
-          cursor?: string;
-        };
+        )) as TenantPage;
         items.push(...page.items);
         cursor = page.cursor;
       } while (cursor);
@@ -187,7 +233,7 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
         `/v1/tenants/${encodeURIComponent(name)}?purge=true&confirm=${encodeURIComponent(confirm)}`,
       );
       if (conn.json) return print(out, result);
-      out.write(`Purged ${name}: ${(result as { purged: string[] }).purged.join('; ')}\n`);
+      out.write(`Purged ${name}: ${(result as PurgeResultResponse).purged.join('; ')}\n`);
       return 0;
     }
     default:
@@ -196,23 +242,7 @@ async function tenants(args: readonly string[], out: Writable): Promise<number> 
 }
 
 function printView(out: Writable, view: unknown): number {
-  const v = view as {
-    tenant: string;
-    state: string;
-    generation: number;
-    spec: {
-      flinkVersion: string;
-      zone: string;
-      jobManager: { cpu: number; memoryMB: number };
-      taskManager: { cpu: number; memoryMB: number; instances: number };
-    };
-    uiUrl: string;
-    haClusterId: string;
-    bucket: string;
-    zookeeperProxy: string;
-    retained: { kind: string; name: string }[];
-    lastError: { code: string; message: string } | null;
-  };
+  const v = view as ClusterView;
   const rows: [string, string][] = [
     ['Tenant', v.tenant],
     ['State', `${v.state} (generation ${v.generation})`],

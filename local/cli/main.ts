@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { settingsMarkdown } from '../../functions/core/settings-doc.ts';
+import { routeTableMarkdown } from '../../functions/http/routes.ts';
 import { ApiCallError, formatApiError, runApiCommand } from './api-commands.ts';
 import { CliUsageError, formatIssues, renderManifests } from './render.ts';
 
@@ -11,8 +12,12 @@ const COMMANDS: Readonly<Record<string, string>> = {
       The Flink versions, defaults, minimums and quota.`,
   deploy: `deploy --tenant <name> [--spec file.json] [--flink-version V] [--zone Z] [--jm-cpu N] [--jm-memory MB]
          [--tm-cpu N] [--tm-memory MB] [--tm-instances N] [--clean] [--json]
-      Deploys or updates the tenant's Flink cluster. --spec is a cluster spec as JSON; the flags override its fields.
+      Deploys the tenant's Flink cluster. --spec is a cluster spec as JSON; the flags override its fields. On an
+      existing cluster it sends them as a merge patch (PATCH): a field you do not name keeps its value.
       --clean starts with a new HA cluster id (the old state is kept and listed) instead of recovering the jobs.`,
+  patch: `patch --tenant <name> (<json> | --file patch.json) [--if-match <generation>] [--json]
+      Changes only what the JSON merge patch (RFC 7396) names, e.g. '{"taskManager":{"instances":3}}'; null resets a
+      field to its default. --if-match refuses the change (412) if the cluster moved past that generation.`,
   status: `status --tenant <name> [--json]
       The cluster's state and resources.`,
   destroy: `destroy --tenant <name> [--json]
@@ -25,12 +30,12 @@ const COMMANDS: Readonly<Record<string, string>> = {
       Deletes a destroyed tenant's retained state (operator); --confirm repeats the tenant's name.`,
   render: `render --tenant <name> [--spec file.json] [--flink-version V] [--platform file.json] [--out dir]
       Prints (or writes to <dir>/<tenant>.yaml) the tenant's Kubernetes manifests as multi-document YAML. Offline.`,
-  docs: `docs
-      Prints the tables of defaults, minimums, fixed settings and versions.`,
+  docs: `docs [routes]
+      Prints the tables of defaults, minimums, fixed settings and versions; with routes, the API's route table.`,
 };
 
 /** The commands that call the API, and so take the connection options. */
-const API_COMMANDS = new Set(['versions', 'deploy', 'status', 'destroy', 'tenants']);
+const API_COMMANDS = new Set(['versions', 'deploy', 'patch', 'status', 'destroy', 'tenants']);
 
 const CONNECTION = `API commands take --url <url> (or FLINKPLANE_URL; default http://127.0.0.1:8080) and --token <token>
 (or FLINKPLANE_TOKEN), and print JSON with --json.`;
@@ -71,12 +76,13 @@ export async function runCli(
         return render(rest, out, err);
       case 'versions':
       case 'deploy':
+      case 'patch':
       case 'status':
       case 'destroy':
       case 'tenants':
         return await runApiCommand(command, rest, out);
       case 'docs':
-        out.write(`${settingsMarkdown()}\n`);
+        out.write(`${rest[0] === 'routes' ? routeTableMarkdown() : settingsMarkdown()}\n`);
         return 0;
       case 'help':
         if (rest[0] && Object.hasOwn(COMMANDS, rest[0])) {

@@ -7,7 +7,8 @@ const NOWHERE = ['--url', 'http://127.0.0.1:1', '--token', 'unused-token'];
 describe('flinkplane <command> --help', () => {
   it.each([
     ['versions', ['--json']],
-    ['deploy', ['--tenant', '--tm-instances', '--clean', '--spec']],
+    ['deploy', ['--tenant', '--tm-instances', '--clean', '--spec', 'merge patch']],
+    ['patch', ['--tenant', '--file', '--if-match', 'RFC 7396']],
     ['status', ['--tenant']],
     ['destroy', ['--tenant']],
     ['tenants', ['tenants register', 'tenants list', 'tenants purge', '--confirm']],
@@ -35,7 +36,7 @@ describe('flinkplane <command> --help', () => {
   it('lists every command in the general usage', async () => {
     const result = await cli('--help');
     expect(result.code).toBe(0);
-    for (const command of ['versions', 'deploy', 'status', 'destroy', 'tenants register', 'render', 'docs'])
+    for (const command of ['versions', 'deploy', 'patch', 'status', 'destroy', 'tenants register', 'render', 'docs'])
       expect(result.out).toContain(`  ${command}`);
   });
 

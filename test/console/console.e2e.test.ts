@@ -187,8 +187,24 @@ describe('console in Chromium against the local server (Kubernetes stand-in)', (
     await form.getByRole('button', { name: '+ Add setting' }).click();
     await form.getByLabel('Key of setting 1').fill('execution.checkpointing.interval');
     await form.getByLabel('Value of setting 1').fill('30 s');
+    const sent = page.waitForRequest(
+      (request) => request.url().endsWith('/v1/tenants/acme/flink-cluster') && request.method() !== 'GET',
+    );
+    const read = await fetch(`${server.url}/v1/tenants/acme/flink-cluster`, {
+      headers: { authorization: `Bearer ${tokens.acme}` },
+    });
+    const { generation } = (await read.json()) as { generation: number };
     await form.getByRole('button', { name: 'Update Flink Cluster' }).click();
     await form.waitFor({ state: 'detached' });
+    // Only what the user changed goes, as a merge patch, and only onto the generation the form was opened with.
+    const request = await sent;
+    expect(request.method()).toBe('PATCH');
+    expect(await request.headerValue('content-type')).toBe('application/merge-patch+json');
+    expect(await request.headerValue('if-match')).toBe(`"${generation}"`);
+    expect(request.postDataJSON()).toEqual({
+      taskManager: { instances: 3 },
+      flinkConfiguration: { 'execution.checkpointing.interval': '30 s' },
+    });
 
     await servicesRow().getByText('3 × TaskManager').waitFor();
     await waitForState('RUNNING');

@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parsePlatformSettings } from '../../functions/core/platform.ts';
+import { ROUTES } from '../../functions/http/routes.ts';
 import { CONTROL_PLANE_ROUTES } from '../../infra/constructs/control-plane-api.ts';
 import { FLINK_CLUSTER_PROVIDER_EXPORT } from '../../infra/constructs/flink-cluster-provider.ts';
 import type { KubernetesManifests } from '../../infra/constructs/kubernetes-manifests.ts';
@@ -48,6 +49,16 @@ describe('control-plane API', () => {
     );
   });
 
+  it('routes PATCH of the cluster (a merge patch) to the API Lambda behind the authorizer', () => {
+    const keys = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    expect(keys).toContain('PATCH /v1/tenants/{tenant}/flink-cluster');
+    expect(CONTROL_PLANE_ROUTES.map((route) => `${route.method} ${route.path}`)).toEqual(
+      ROUTES.map((route) => `${route.method} ${route.path}`),
+    );
+  });
+
   it('checks the issuer and audience from the context', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
@@ -77,10 +88,17 @@ describe('control-plane API', () => {
 
   it('allows browser calls from the console origin only', () => {
     const api = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Api'))[0]!;
-    const cors = api.Properties.CorsConfiguration as { AllowOrigins: unknown[] };
+    const cors = api.Properties.CorsConfiguration as {
+      AllowOrigins: unknown[];
+      AllowHeaders: string[];
+      ExposeHeaders: string[];
+    };
     expect(cors.AllowOrigins.map(flat)).toEqual([
       expect.stringMatching(/^https:\/\/<ConsoleDistribution.*\.DomainName>$/),
     ]);
+    // The console's edit sends If-Match and reads the ETag of the view it edits.
+    expect(cors.AllowHeaders).toContain('if-match');
+    expect(cors.ExposeHeaders).toEqual(['etag']);
   });
 });
 

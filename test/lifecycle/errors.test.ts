@@ -185,7 +185,7 @@ describe('API errors (Kubernetes stand-in)', () => {
     },
     {
       name: 'a method the route does not have',
-      method: 'PATCH',
+      method: 'POST',
       path: '/v1/tenants/acme/flink-cluster',
       as: 'acme',
       status: 405,
@@ -218,6 +218,15 @@ describe('API errors (Kubernetes stand-in)', () => {
       status: 415,
       code: 'unsupported_media_type',
     },
+    {
+      name: 'a merge patch sent as application/json',
+      method: 'PATCH',
+      path: '/v1/tenants/acme/flink-cluster',
+      as: 'acme',
+      options: { body: { taskManager: { instances: 3 } } },
+      status: 415,
+      code: 'unsupported_media_type',
+    },
   ];
 
   it.each(cases)('answers $status $code for $name', async (testCase) => {
@@ -246,8 +255,8 @@ describe('API errors (Kubernetes stand-in)', () => {
   });
 
   it('lists the allowed methods on 405', async () => {
-    const response = await api.request('PATCH', '/v1/tenants/acme/flink-cluster', { token: tokens.acme });
-    expect(response.headers.get('allow')).toBe('PUT, GET, DELETE');
+    const response = await api.request('POST', '/v1/tenants/acme/flink-cluster', { token: tokens.acme });
+    expect(response.headers.get('allow')).toBe('PUT, PATCH, GET, DELETE');
   });
 
   describe('cross-tenant attempts', () => {

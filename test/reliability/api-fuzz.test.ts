@@ -170,7 +170,8 @@ describe(`API fuzz: 5,000 seeded random and mutated requests (seed ${SEED})`, ()
     if (status === 401 && !answer.headers['www-authenticate']) problems.push('401 without WWW-Authenticate');
     if (status === 405) {
       const allow = String(answer.headers.allow ?? '');
-      if (!/^(GET|PUT|POST|DELETE)(, (GET|PUT|POST|DELETE))*$/.test(allow)) problems.push(`405 with Allow "${allow}"`);
+      if (!/^(GET|PUT|PATCH|POST|DELETE)(, (GET|PUT|PATCH|POST|DELETE))*$/.test(allow))
+        problems.push(`405 with Allow "${allow}"`);
     }
     return problems;
   }

@@ -1,5 +1,13 @@
 import { ApiError } from '../api.ts';
-import type { Catalog, ClusterSpecInput, ClusterView, Issue, RestoreMode, SizingField } from '../api-types.ts';
+import type {
+  Catalog,
+  ClusterSpec,
+  ClusterSpecInput,
+  ClusterView,
+  Issue,
+  RestoreMode,
+  SizingField,
+} from '../api-types.ts';
 import type { AppContext } from '../context.ts';
 import { type Dialog, openDialog } from '../dialog.ts';
 import { focusElement, h, replaceChildren } from '../dom.ts';
@@ -61,10 +69,10 @@ function buildForm(
   const rows: ConfigRow[] = [];
   const spec = current?.spec;
   // A live cluster is updated in place; a new or destroyed one is deployed.
-  const words =
-    current !== null && isLive(current.state)
-      ? { action: 'Update Flink Cluster', busy: 'Updating…', failed: 'The Flink cluster was not updated' }
-      : { action: 'Deploy Flink Cluster', busy: 'Deploying…', failed: 'The Flink cluster was not deployed' };
+  const updating = current !== null && isLive(current.state);
+  const words = updating
+    ? { action: 'Update Flink Cluster', busy: 'Updating…', failed: 'The Flink cluster was not updated' }
+    : { action: 'Deploy Flink Cluster', busy: 'Deploying…', failed: 'The Flink cluster was not deployed' };
 
   const version = h(
     'select',
@@ -349,7 +357,11 @@ function buildForm(
     submit.textContent = words.busy;
     form.setAttribute('aria-busy', 'true');
     try {
-      const view = await ctx.api.deploy(tenant, body);
+      // A live cluster's edit changes only what the user changed, and only if nobody changed it since it was read.
+      const view =
+        updating && spec
+          ? await ctx.api.patch(tenant, mergePatchOf(spec, body), current.generation)
+          : await ctx.api.deploy(tenant, body);
       // Render first, so closing hands focus to the control that now stands for the cluster.
       onDeployed(view);
       dialog.close();
@@ -437,4 +449,33 @@ function unitLabel(unit: string, amount: number): string {
   if (unit === 'pods') return amount === 1 ? 'pod' : 'pods';
   if (unit === 'cores') return amount === 1 ? 'core' : 'cores';
   return unit;
+}
+
+/**
+ * The JSON merge patch (RFC 7396) from the spec the form was opened with to what it holds now: only changed fields,
+ * and `null` for a Flink key the user removed. A blank number goes as `""`, so the server names the field rather than
+ * resetting it to its default, as `null` would.
+ */
+function mergePatchOf(current: ClusterSpec, body: ClusterSpecInput): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  if (body.flinkVersion !== current.flinkVersion) patch.flinkVersion = body.flinkVersion;
+  if (body.zone !== current.zone) patch.zone = body.zone;
+  for (const role of ['jobManager', 'taskManager'] as const) {
+    const changed: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(body[role] ?? {})) {
+      if (value !== (current[role] as Record<string, number>)[key]) changed[key] = value ?? '';
+    }
+    if (Object.keys(changed).length > 0) patch[role] = changed;
+  }
+  const configuration: Record<string, unknown> = {};
+  const given = body.flinkConfiguration ?? {};
+  for (const key of Object.keys(current.flinkConfiguration)) if (!(key in given)) configuration[key] = null;
+  // The form shows each value as formatConfigValue writes it: an unchanged row is not sent.
+  for (const [key, value] of Object.entries(given)) {
+    const before = current.flinkConfiguration[key];
+    if (before === undefined || formatConfigValue(before) !== value) configuration[key] = value;
+  }
+  if (Object.keys(configuration).length > 0) patch.flinkConfiguration = configuration;
+  if (body.restore === 'clean') patch.restore = 'clean';
+  return patch;
 }

@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { FlinkplaneError } from '../errors.ts';
 import type { StoredObject } from '../ports.ts';
 
-/** The largest JAR a tenant may upload: 500 MiB. */
-export const MAX_JAR_BYTES = 500 * 1024 * 1024;
+import { MAX_JAR_BYTES } from './limits.ts';
+
+export { MAX_JAR_BYTES };
 /** Where JARs live in the tenant bucket; outside every HA epoch's prefix, so they survive destroy and clean starts. */
 export const JAR_PREFIX = 'jars/';
 /** Uploads land here first: the id is the digest of the bytes, known only once they are all read. */

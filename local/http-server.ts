@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { FlinkplaneError } from '../functions/core/errors.ts';
 import { type ErrorLogger, errorResponse } from '../functions/http/errors.ts';
 import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts';
-import { MAX_BODY_BYTES, withSecurityHeaders } from '../functions/http/router.ts';
+import { MAX_BODY_BYTES, streamsBody, withSecurityHeaders } from '../functions/http/router.ts';
 
 export type RequestHandler = (request: HttpRequest) => Promise<HttpResponse>;
 /**
@@ -23,12 +23,19 @@ export function createHttpServer(
 ): Server {
   const server = createServer((request, response) => {
     if (serveStatic?.(request, response)) return;
-    void readBody(request)
+    // A JAR upload streams through to the bucket: neither buffered nor held to the 1 MiB limit of JSON bodies.
+    const streamed = streamsBody(request.method ?? 'GET', new URL(request.url ?? '/', 'http://localhost').pathname);
+    const read = streamed ? Promise.resolve({ stream: request }) : readBody(request).then((body) => ({ body }));
+    void read
       .then((body) => handle(toHttpRequest(request, body)))
       .catch((error: unknown) => withSecurityHeaders(errorResponse(error, log)))
       .then((result) => {
-        response.writeHead(result.status, result.headers);
+        // A streamed body refused before it was read (another tenant, a bad name) is not read to its end either: the
+        // connection closes after the answer, and what the client still sends is discarded.
+        const unread = streamed && !request.readableEnded;
+        response.writeHead(result.status, unread ? { ...result.headers, connection: 'close' } : result.headers);
         response.end(result.body);
+        if (unread) request.resume();
       });
   });
   if (serveUpgrade) {
@@ -39,7 +46,7 @@ export function createHttpServer(
   return server;
 }
 
-function toHttpRequest(request: IncomingMessage, body: string): HttpRequest {
+function toHttpRequest(request: IncomingMessage, read: { body?: string; stream?: IncomingMessage }): HttpRequest {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
@@ -47,7 +54,15 @@ function toHttpRequest(request: IncomingMessage, body: string): HttpRequest {
   }
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = value;
-  return { method: request.method ?? 'GET', path: url.pathname, headers, query, ...(body ? { body } : {}) };
+  const { body, stream } = read;
+  return {
+    method: request.method ?? 'GET',
+    path: url.pathname,
+    headers,
+    query,
+    ...(body ? { body } : {}),
+    ...(stream ? { stream } : {}),
+  };
 }
 
 /** Reads the body, stopping at the limit so an oversized upload cannot fill memory. */

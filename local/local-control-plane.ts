@@ -10,6 +10,7 @@ import { createHmacSecretSource } from '../functions/adapters/hmac-secret-source
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
 import { createS3BucketStore, type S3BucketStore } from '../functions/adapters/s3-bucket-store.ts';
 import { createS3ObjectStore } from '../functions/adapters/s3-object-store.ts';
+import { createS3UploadSigner } from '../functions/adapters/s3-upload-signer.ts';
 import {
   type ClosableZooKeeperNamespaces,
   createZooKeeperNamespaces,
@@ -222,6 +223,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       store,
       buckets: wrap('buckets', buckets),
       objects: wrap('objects', createS3ObjectStore({ client: s3.client, expectedBucketOwner: S3RVER_ACCOUNT_ID })),
+      // Presigned JAR uploads point at the local S3 server, so curl can PUT to them as to S3.
+      uploads: createS3UploadSigner({ credentials: S3RVER_CREDENTIALS, region: 'us-east-1', endpoint: s3.endpoint }),
       zookeeper: wrap('zookeeper', zookeeper),
       kubernetes: wrap(
         'kubernetes',

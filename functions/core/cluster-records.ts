@@ -18,6 +18,7 @@ import type {
   ObjectStore,
   SecretSource,
   TenantAccess,
+  UploadSigner,
   Versioned,
   ZooKeeperIdentity,
   ZooKeeperNamespaces,
@@ -59,6 +60,8 @@ export interface ControlPlaneDeps {
   readonly flinkRest?: FlinkRest;
   /** Objects in the tenant buckets: JARs and run records (jobs). @default none: the job operations are unavailable */
   readonly objects?: ObjectStore;
+  /** Presigned uploads into the tenant buckets (JARs larger than API Gateway's 10 MB body). @default none */
+  readonly uploads?: UploadSigner;
   /** How long a request holds a tenant before another request or the reconciler may take over. @default 60 s */
   readonly leaseMs?: number;
   /**

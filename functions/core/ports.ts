@@ -303,6 +303,28 @@ export interface ObjectStore {
   delete(bucket: string, key: string): Promise<void>;
 }
 
+/** A PUT of one object a client sends straight to the store, without the control plane's credentials. */
+export interface PresignedPut {
+  readonly url: string;
+  /** Headers the PUT must carry exactly as given: they are part of the signature. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** ISO time after which the store refuses the URL. */
+  readonly expiresAt: string;
+}
+
+/**
+ * Signs uploads into a tenant bucket (S3 presigned URLs): the signature covers the bucket, the key and `headers`, so
+ * the URL writes that one object and nothing else.
+ */
+export interface UploadSigner {
+  presignPut(
+    bucket: string,
+    key: string,
+    headers: Readonly<Record<string, string>>,
+    expiresInSeconds: number,
+  ): Promise<PresignedPut>;
+}
+
 /** The tenant pods' access to the tenant bucket (EKS Pod Identity associations). */
 export interface TenantAccess {
   grant(tenant: string, namespace: string, serviceAccount: string): Promise<void>;

@@ -13,6 +13,8 @@ import { createHmacSecretSource, readPlatformSecret } from '../adapters/hmac-sec
 import { createKubernetesApplier } from '../adapters/kubernetes-applier.ts';
 import { createPodIdentityAccess } from '../adapters/pod-identity-access.ts';
 import { createS3BucketStore } from '../adapters/s3-bucket-store.ts';
+import { createS3ObjectStore } from '../adapters/s3-object-store.ts';
+import { createS3UploadSigner } from '../adapters/s3-upload-signer.ts';
 import {
   type ClosableZooKeeperNamespaces,
   createZooKeeperNamespaces,
@@ -73,6 +75,9 @@ async function build(): Promise<ControlPlane> {
     platform: environment.platform,
     store: createDynamoDbClusterStore({ client: dynamo, tableName: environment.CLUSTER_TABLE }),
     buckets: createS3BucketStore({ client: s3, region, expectedBucketOwner: environment.accountId }),
+    objects: createS3ObjectStore({ client: s3, expectedBucketOwner: environment.accountId }),
+    // Presigned JAR uploads act with this function's role, which may write only under the tenant buckets' `jars/`.
+    uploads: createS3UploadSigner({ credentials, region }),
     zookeeper: environment.ZOOKEEPER_CONNECT
       ? createZooKeeperNamespaces({
           connectString: environment.ZOOKEEPER_CONNECT,

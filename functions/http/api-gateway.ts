@@ -14,6 +14,9 @@ export function fromApiGatewayEvent(event: APIGatewayProxyEventV2WithJWTAuthoriz
       : event.isBase64Encoded
         ? Buffer.from(event.body, 'base64').toString('utf8')
         : event.body;
+  // A JAR upload is bytes: API Gateway sends them base64-encoded, and the text above would garble them.
+  const bytes =
+    event.body === undefined ? undefined : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
@@ -21,6 +24,7 @@ export function fromApiGatewayEvent(event: APIGatewayProxyEventV2WithJWTAuthoriz
     headers,
     query: { ...(event.queryStringParameters ?? {}) },
     ...(body === undefined ? {} : { body }),
+    ...(bytes === undefined ? {} : { stream: once(bytes) }),
     ...(claims ? { claims } : {}),
     requestId: event.requestContext.requestId,
   };
@@ -28,4 +32,8 @@ export function fromApiGatewayEvent(event: APIGatewayProxyEventV2WithJWTAuthoriz
 
 export function toApiGatewayResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   return { statusCode: response.status, headers: { ...response.headers }, body: response.body, isBase64Encoded: false };
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }

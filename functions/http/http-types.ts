@@ -6,6 +6,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
+  /** The body as bytes, unread, for a route that streams its body (`request.stream`): a JAR upload. */
+  readonly stream?: AsyncIterable<Uint8Array>;
   /** Verified JWT claims, when API Gateway's authorizer already checked the token. */
   readonly claims?: Readonly<Record<string, unknown>>;
   readonly requestId?: string;

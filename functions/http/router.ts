@@ -4,6 +4,7 @@ import { authorizeTenant, type Principal, requireOperator } from '../core/princi
 import type { Authenticator } from './authenticator.ts';
 import { type ErrorLogger, errorResponse } from './errors.ts';
 import type { HttpRequest, HttpResponse } from './http-types.ts';
+import { JOB_HANDLERS } from './job-handlers.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
   MERGE_PATCH_CONTENT_TYPE,
@@ -36,7 +37,8 @@ export interface RouterOptions {
   readonly health?: () => Promise<Record<string, unknown>>;
 }
 
-type Handler = (context: {
+/** A route's handler; `job-handlers.ts` and the like declare theirs with it. */
+export type Handler = (context: {
   plane: ControlPlane;
   request: HttpRequest;
   params: Record<string, string>;
@@ -122,6 +124,7 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
       }
       return { status: 204, body: undefined };
     },
+    ...JOB_HANDLERS,
   };
   const routes = (ROUTES as readonly RouteDeclaration[]).map(compile);
 
@@ -159,6 +162,17 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
     }
   };
 }
+
+/**
+ * Whether the request goes to a route whose body streams (a JAR upload): the local server then hands the body over
+ * unread instead of buffering it under the 1 MiB limit of JSON bodies.
+ */
+export function streamsBody(method: string, path: string): boolean {
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  return STREAMED.some((route) => route.declaration.method === method && route.pattern.test(trimmed));
+}
+
+const STREAMED = (ROUTES as readonly RouteDeclaration[]).filter((route) => route.request?.stream).map(compile);
 
 function compile(declaration: RouteDeclaration): CompiledRoute {
   const params: string[] = [];
@@ -207,7 +221,7 @@ export function withSecurityHeaders(response: HttpResponse): HttpResponse {
   };
 }
 
-function jsonBody(request: HttpRequest, empty: unknown, contentType = 'application/json'): unknown {
+export function jsonBody(request: HttpRequest, empty: unknown, contentType = 'application/json'): unknown {
   const body = request.body ?? '';
   if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
     throw new FlinkplaneError('payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`, {
@@ -260,7 +274,7 @@ function decodePathSegment(name: string, segment: string): string {
   }
 }
 
-function parseQuery<T>(
+export function parseQuery<T>(
   schema: {
     safeParse(
       input: unknown,
@@ -282,6 +296,6 @@ function parseQuery<T>(
   );
 }
 
-function invalidRequest(field: string, message: string): FlinkplaneError {
+export function invalidRequest(field: string, message: string): FlinkplaneError {
   return new FlinkplaneError('invalid_request', `Invalid ${field}: ${message}`, { field });
 }

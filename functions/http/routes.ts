@@ -5,6 +5,7 @@
  * route table is generated from it (`routeTableMarkdown`, kept in step by `test/core/readme.test.ts`).
  */
 import type * as z from 'zod';
+import { JOB_ROUTES } from './routes/jobs.ts';
 import {
   CatalogSchema,
   ClusterMergePatchSchema,
@@ -43,6 +44,11 @@ export interface RouteDeclaration {
     readonly query?: z.ZodObject;
     /** Whether `If-Match: "<generation>"` is honoured (a stale generation answers 412 `precondition_failed`). */
     readonly ifMatch?: boolean;
+    /**
+     * The body is bytes (a JAR), handed to the handler as a stream: never buffered, and the 1 MiB limit of JSON
+     * bodies does not apply (the handler sets its own).
+     */
+    readonly stream?: boolean;
   };
   readonly response?: z.ZodType;
   /** The response carries `ETag: "<generation>"`. */
@@ -188,6 +194,7 @@ export const ROUTES = [
     usage: 'GET /v1/auth/flink-ui?tenant=<tenant>',
     readme: "204 / 401 / 403: ingress-nginx's `auth-url` for the Flink UI",
   },
+  ...JOB_ROUTES,
 ] as const satisfies readonly RouteDeclaration[];
 
 /** `METHOD /path` of every declared route; the router's handler table is keyed by it. */
@@ -221,6 +228,14 @@ export type {
   ClusterViewPage,
   ErrorBodyResponse,
   HealthResponse,
+  JarListResponse,
+  JarResponse,
+  JarUploadResponse,
+  JobListResponse,
+  JobOperationResponse,
+  JobSubmittedResponse,
+  JobSummaryResponse,
+  JobViewResponse,
   PurgeResultResponse,
   RegisteredTenantResponse,
   TenantPage,

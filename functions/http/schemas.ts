@@ -171,3 +171,110 @@ export type HealthResponse = z.infer<typeof HealthSchema>;
 export type CatalogResponse = z.infer<typeof CatalogSchema>;
 export type ErrorBodyResponse = z.infer<typeof ErrorBodySchema>;
 export type ClusterMergePatch = z.infer<typeof ClusterMergePatchSchema>;
+
+// Jobs and JARs (H2): the routes of `routes/jobs.ts`.
+
+export { RunJobInputSchema } from '../core/jobs/run-request.ts';
+
+export const JarSchema = z.object({
+  jarId: z.string().describe('The first 16 hex digits of the SHA-256 of the bytes'),
+  name: z.string(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  uploadedAt: z.string(),
+});
+
+export const JarListSchema = z.object({ items: z.array(JarSchema) });
+
+export const JarUploadQuerySchema = z
+  .object({
+    name: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('The file name, ending in .jar; else the Content-Disposition filename'),
+  })
+  .strict();
+
+export const JarUploadBodySchema = z.string().describe("The JAR file's bytes (at most 500 MiB)");
+
+export const JarUploadRequestSchema = z
+  .object({
+    name: z.string().describe('The file name, ending in .jar'),
+    bytes: z.number().int().describe('The exact size of the file: the URL is signed for it (at most 500 MiB)'),
+  })
+  .strict();
+
+export const JarUploadSchema = z.object({
+  uploadId: z.string().describe('Complete the upload with it once the PUT succeeded'),
+  url: z.string().describe('The presigned URL'),
+  method: z.literal('PUT'),
+  headers: z.record(z.string(), z.string()).describe('Headers the PUT must carry unchanged (they are signed)'),
+  expiresAt: z.string(),
+  key: z.string().describe("The object the URL writes in the tenant's bucket"),
+});
+
+export const JobSummarySchema = z.object({
+  jobId: z.string(),
+  name: z.string(),
+  state: z.string(),
+  startTime: z.string().optional(),
+  endTime: z.string().optional(),
+  durationMs: z.number(),
+});
+
+export const JobListSchema = z.object({ items: z.array(JobSummarySchema) });
+
+export const JobRunSchema = z.object({
+  jobId: z.string(),
+  jarId: z.string(),
+  jarName: z.string(),
+  entryClass: z.string().optional(),
+  args: z.array(z.string()),
+  parallelism: z.number().optional(),
+  restoreFrom: z.string().optional(),
+  allowNonRestoredState: z.boolean(),
+  submittedAt: z.string(),
+});
+
+export const JobViewSchema = JobSummarySchema.extend({
+  restarts: z.number().optional(),
+  lastCheckpoint: z
+    .object({
+      id: z.number(),
+      time: z.string().optional(),
+      bytes: z.number(),
+      path: z.string(),
+      savepoint: z.boolean(),
+    })
+    .optional(),
+  restoredFrom: z.string().optional(),
+  exceptions: z.array(
+    z.object({ time: z.string().optional(), name: z.string(), message: z.string(), task: z.string().optional() }),
+  ),
+  run: JobRunSchema.optional().describe('How the job was submitted through the API'),
+});
+
+export const JobSubmittedSchema = z.object({ jobId: z.string() });
+
+export const StopJobSchema = z
+  .object({ drain: z.boolean().optional().describe('Emit every pending window and timer before the savepoint') })
+  .strict();
+
+export const JobOperationSchema = z.object({
+  operationId: z.string(),
+  kind: z.enum(['savepoint', 'stop', 'cancel']),
+  jobId: z.string(),
+  status: z.enum(['IN_PROGRESS', 'SUCCEEDED', 'FAILED']),
+  savepointPath: z.string().optional(),
+  failure: z.string().optional().describe("Why it failed, in Flink's words"),
+});
+
+export type JarResponse = z.infer<typeof JarSchema>;
+export type JarListResponse = z.infer<typeof JarListSchema>;
+export type JarUploadResponse = z.infer<typeof JarUploadSchema>;
+export type JobSummaryResponse = z.infer<typeof JobSummarySchema>;
+export type JobListResponse = z.infer<typeof JobListSchema>;
+export type JobViewResponse = z.infer<typeof JobViewSchema>;
+export type JobSubmittedResponse = z.infer<typeof JobSubmittedSchema>;
+export type JobOperationResponse = z.infer<typeof JobOperationSchema>;

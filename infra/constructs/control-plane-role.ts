@@ -38,6 +38,13 @@ export const BUCKET_ACTIONS = [
   's3:DeleteBucket',
 ] as const;
 export const BUCKET_OBJECT_ACTIONS = ['s3:DeleteObject', 's3:DeleteObjectVersion'] as const;
+/**
+ * JARs, only under a tenant bucket's `jars/`: the upload and its registration (read to hash, copy into place), and
+ * the presigned upload URLs, which act with this role and so can write nothing outside `jars/` either.
+ */
+export const JAR_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject'] as const;
+/** The prefix of a tenant bucket the JAR actions reach. */
+export const JAR_OBJECT_PREFIX = 'jars/';
 /** EKS calls on the cluster itself (the association calls without an association id authorize on the cluster). */
 export const CLUSTER_ACTIONS = [
   'eks:DescribeCluster',
@@ -85,6 +92,11 @@ export class ControlPlaneRole extends Construct {
           actions: [...BUCKET_OBJECT_ACTIONS],
           resources: [`${bucketArn}/*`],
         }),
+        new iam.PolicyStatement({
+          sid: 'TenantJars',
+          actions: [...JAR_OBJECT_ACTIONS],
+          resources: [`${bucketArn}/${JAR_OBJECT_PREFIX}*`],
+        }),
         new iam.PolicyStatement({ sid: 'Cluster', actions: [...CLUSTER_ACTIONS], resources: [props.clusterArn] }),
         new iam.PolicyStatement({
           sid: 'PodIdentityAssociations',
@@ -122,6 +134,11 @@ export class ControlPlaneRole extends Construct {
       this.policy,
       bucketArn,
       'Tenant buckets are created at run time; the wildcard stops at the platform bucket prefix.',
+    );
+    acknowledgeWildcardResource(
+      this.policy,
+      `${bucketArn}/${JAR_OBJECT_PREFIX}*`,
+      "JARs and presigned JAR uploads: objects under jars/ of platform-prefixed buckets only, never a tenant's state.",
     );
     acknowledgeWildcardResource(
       this.policy,

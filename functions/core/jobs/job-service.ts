@@ -3,7 +3,7 @@
  * stopped and cancelled through its JobManager's REST API. Every call acts only on the principal's own tenant: its
  * bucket and its namespace's JobManager, both derived from the tenant name.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClusterRecords } from '../cluster-records.ts';
 import { FlinkplaneError, isFlinkplaneError } from '../errors.ts';
 import { haClusterId, haLocations, tenantNames } from '../naming.ts';
@@ -41,6 +41,22 @@ import { latestSnapshot, snapshotPrefixes } from './snapshots.ts';
 /** Where the control plane records how it submitted each job, in the tenant bucket. */
 const RUN_PREFIX = 'jobs/';
 
+/** How long a presigned JAR upload URL works: long enough for 500 MiB on a slow line, short enough not to linger. */
+export const JAR_UPLOAD_URL_SECONDS = 15 * 60;
+
+/** A presigned JAR upload: PUT the bytes to `url` with `headers`, then complete `uploadId`. */
+export interface JarUploadView {
+  readonly uploadId: string;
+  readonly url: string;
+  readonly method: 'PUT';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: string;
+  /** The object the URL writes, in the tenant bucket. */
+  readonly key: string;
+}
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** A tenant's cluster that can take job requests: its namespace, bucket and HA ids. */
 interface RunningCluster {
   readonly tenant: string;
@@ -74,6 +90,71 @@ export class JobService {
     const metered = meter(body, MAX_JAR_BYTES);
     try {
       await objects.put(bucket, incoming, metered.body, {});
+      const { sha256 } = metered.done();
+      const jarId = sha256.slice(0, 16);
+      await objects.copy(bucket, incoming, jarKey(jarId), jarMetadata(fileName, sha256));
+      const stored = await objects.head(bucket, jarKey(jarId));
+      const view = stored && jarView(stored);
+      if (!view) throw new FlinkplaneError('internal', `The JAR ${jarId} was not found right after it was stored`);
+      return view;
+    } finally {
+      await objects.delete(bucket, incoming).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A presigned PUT of a JAR straight into the tenant bucket's `jars/.incoming/`, for JARs larger than a request body
+   * may be (API Gateway stops at 10 MB). The signature covers the bucket, the key, the length and the name, so the URL
+   * writes one object of exactly `bytes` bytes in this tenant's bucket and nothing else. `completeJarUpload` registers it.
+   */
+  async createJarUpload(
+    principal: Principal,
+    tenant: string,
+    request: { name: unknown; bytes: unknown },
+  ): Promise<JarUploadView> {
+    const { bucket } = await this.bucketOf(principal, tenant);
+    const fileName = checkJarName(request.name);
+    const { bytes } = request;
+    if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1 || bytes > MAX_JAR_BYTES) {
+      throw new FlinkplaneError('invalid_request', `bytes must be the JAR's size, 1 to ${MAX_JAR_BYTES}`, {
+        field: 'bytes',
+        value: bytes,
+        limit: MAX_JAR_BYTES,
+      });
+    }
+    const signer = this.records.deps.uploads;
+    if (!signer) {
+      throw new FlinkplaneError('dependency_unavailable', 'This control plane cannot sign uploads', {
+        dependency: 'uploads',
+      });
+    }
+    const { buckets } = this.records.deps;
+    if (!(await buckets.bucketExists(bucket))) await buckets.ensureBucket(bucket, tenant);
+    const uploadId = randomUUID();
+    const key = `${INCOMING_PREFIX}${uploadId}`;
+    const headers = { 'content-length': String(bytes), 'x-amz-meta-name': fileName };
+    const signed = await signer.presignPut(bucket, key, headers, JAR_UPLOAD_URL_SECONDS);
+    return { uploadId, url: signed.url, method: 'PUT', headers: signed.headers, expiresAt: signed.expiresAt, key };
+  }
+
+  /** Registers a JAR PUT through `createJarUpload`'s URL: hashes it for its id, and moves it to `jars/<jarId>.jar`. */
+  async completeJarUpload(principal: Principal, tenant: string, uploadId: string): Promise<JarView> {
+    const { bucket, objects } = await this.bucketOf(principal, tenant);
+    const incoming = `${INCOMING_PREFIX}${uploadId}`;
+    const found = UPLOAD_ID.test(uploadId) ? await objects.get(bucket, incoming) : undefined;
+    if (!found) {
+      throw new FlinkplaneError(
+        'not_found',
+        `There is no uploaded JAR ${uploadId.slice(0, 64)}: PUT it to the upload URL first (it works for ${JAR_UPLOAD_URL_SECONDS / 60} minutes)`,
+        { uploadId: uploadId.slice(0, 64) },
+      );
+    }
+    try {
+      const fileName = checkJarName(found.object.metadata?.name);
+      const metered = meter(found.body, MAX_JAR_BYTES);
+      for await (const _ of metered.body) {
+        // Only the digest is wanted: the bytes stay in the bucket.
+      }
       const { sha256 } = metered.done();
       const jarId = sha256.slice(0, 16);
       await objects.copy(bucket, incoming, jarKey(jarId), jarMetadata(fileName, sha256));

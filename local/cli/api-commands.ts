@@ -10,15 +10,15 @@ import {
 } from '../../functions/http/routes.ts';
 import { CliUsageError } from './render.ts';
 
-type Writable = { write(text: string): unknown };
+export type Writable = { write(text: string): unknown };
 
-interface Connection {
+export interface Connection {
   readonly url: string;
   readonly token: string;
   readonly json: boolean;
 }
 
-const COMMON_OPTIONS = {
+export const COMMON_OPTIONS = {
   url: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -34,14 +34,14 @@ export class ApiCallError extends Error {
   }
 }
 
-function connection(values: { url?: string; token?: string; json?: boolean }): Connection {
+export function connection(values: { url?: string; token?: string; json?: boolean }): Connection {
   const url = values.url ?? process.env.FLINKPLANE_URL ?? 'http://127.0.0.1:8080';
   const token = values.token ?? process.env.FLINKPLANE_TOKEN;
   if (!token) throw new CliUsageError('Give a token with --token or FLINKPLANE_TOKEN');
   return { url: url.replace(/\/+$/, ''), token, json: values.json ?? false };
 }
 
-async function call(
+export async function call(
   connection: Connection,
   method: string,
   path: string,
@@ -263,17 +263,17 @@ function printView(out: Writable, view: unknown): number {
   return 0;
 }
 
-function print(out: Writable, value: unknown): number {
+export function print(out: Writable, value: unknown): number {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
   return 0;
 }
 
-function requireTenant(value: string | undefined): string {
+export function requireTenant(value: string | undefined): string {
   if (!value) throw new CliUsageError('Name the tenant (--tenant <name>, or the positional name)');
   return value;
 }
 
-function numberOption(name: string, value: string): number {
+export function numberOption(name: string, value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number)) throw new CliUsageError(`--${name} must be a number, got "${value}"`);
   return number;

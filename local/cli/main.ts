@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { settingsMarkdown } from '../../functions/core/settings-doc.ts';
 import { routeTableMarkdown } from '../../functions/http/routes.ts';
 import { ApiCallError, formatApiError, runApiCommand } from './api-commands.ts';
+import { CliWaitTimeout, jarsCommand, jobsCommand } from './job-commands.ts';
 import { CliUsageError, formatIssues, renderManifests } from './render.ts';
 
 /** Every command's usage: what `<command> --help` prints, and together the CLI's usage. */
@@ -28,6 +29,27 @@ const COMMANDS: Readonly<Record<string, string>> = {
       Every tenant with its cluster state (operator).
   tenants purge <name> --confirm <name> [--json]
       Deletes a destroyed tenant's retained state (operator); --confirm repeats the tenant's name.`,
+  jars: `jars upload <file.jar> --tenant <name> [--name N] [--presigned] [--json]
+      Uploads a JAR (at most 500 MiB), streamed through the API; --presigned PUTs it straight to the tenant's bucket
+      through a presigned URL instead (on AWS, where API Gateway takes at most 10 MB), then registers it.
+  jars list --tenant <name> [--json]
+      The tenant's JARs, newest first.
+  jars delete <jarId> --tenant <name> [--json]
+      Deletes a JAR; running jobs keep their copy.`,
+  jobs: `jobs list --tenant <name> [--json]
+      The cluster's jobs and their states.
+  jobs run --tenant <name> --jar <jarId> [--entry-class C] [--arg A]... [--parallelism N]
+           [--restore-from <savepoint path>|latest] [--allow-non-restored-state] [--json]
+      Runs a JAR as a job; --arg once per program argument (--arg=--flag for one that starts with a dash);
+      --restore-from latest takes the newest snapshot of jobs run with the same entry class.
+  jobs savepoint <jobId> --tenant <name> [--wait [--timeout S]] [--json]
+      Triggers a savepoint into the tenant's bucket.
+  jobs stop <jobId> --tenant <name> [--drain] [--wait [--timeout S]] [--json]
+      Stops the job with a savepoint; --drain first emits every pending window and timer.
+  jobs cancel <jobId> --tenant <name> [--wait [--timeout S]] [--json]
+      Cancels the job without a savepoint.
+      With --wait each polls the operation until it SUCCEEDED (exit 0) or FAILED (exit 1), at most --timeout seconds
+      (default 300).`,
   render: `render --tenant <name> [--spec file.json] [--flink-version V] [--platform file.json] [--out dir]
       Prints (or writes to <dir>/<tenant>.yaml) the tenant's Kubernetes manifests as multi-document YAML. Offline.`,
   docs: `docs [routes]
@@ -35,7 +57,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
 };
 
 /** The commands that call the API, and so take the connection options. */
-const API_COMMANDS = new Set(['versions', 'deploy', 'patch', 'status', 'destroy', 'tenants']);
+const API_COMMANDS = new Set(['versions', 'deploy', 'patch', 'status', 'destroy', 'tenants', 'jars', 'jobs']);
 
 const CONNECTION = `API commands take --url <url> (or FLINKPLANE_URL; default http://127.0.0.1:8080) and --token <token>
 (or FLINKPLANE_TOKEN), and print JSON with --json.`;
@@ -81,6 +103,10 @@ export async function runCli(
       case 'destroy':
       case 'tenants':
         return await runApiCommand(command, rest, out);
+      case 'jars':
+        return await jarsCommand(rest, out);
+      case 'jobs':
+        return await jobsCommand(rest, out);
       case 'docs':
         out.write(`${rest[0] === 'routes' ? routeTableMarkdown() : settingsMarkdown()}\n`);
         return 0;
@@ -107,6 +133,15 @@ export async function runCli(
     }
     if (error instanceof TypeError && /fetch failed/.test(error.message)) {
       err.write(`Cannot reach the API: ${(error.cause as Error | undefined)?.message ?? error.message}\n`);
+      return 1;
+    }
+    // An upload goes through node:http, which fails with the socket's own error.
+    if (['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET'].includes((error as { code?: string }).code ?? '')) {
+      err.write(`Cannot reach the API: ${(error as Error).message}\n`);
+      return 1;
+    }
+    if (error instanceof CliWaitTimeout) {
+      err.write(`${error.message}\n`);
       return 1;
     }
     if (error instanceof CliUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

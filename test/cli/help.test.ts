@@ -12,6 +12,11 @@ describe('flinkplane <command> --help', () => {
     ['status', ['--tenant']],
     ['destroy', ['--tenant']],
     ['tenants', ['tenants register', 'tenants list', 'tenants purge', '--confirm']],
+    ['jars', ['jars upload', 'jars list', 'jars delete', '--presigned', '--tenant']],
+    [
+      'jobs',
+      ['jobs list', 'jobs run', 'jobs savepoint', 'jobs stop', 'jobs cancel', '--drain', '--wait', '--restore-from'],
+    ],
     ['render', ['--tenant', '--out']],
     ['docs', []],
   ])('prints the usage of %s and exits 0, without calling the API', async (command, mentions) => {
@@ -19,6 +24,12 @@ describe('flinkplane <command> --help', () => {
     expect(result).toMatchObject({ code: 0, err: '' });
     expect(result.out).toMatch(new RegExp(`^Usage: npm run -s flinkplane -- ${command}\\b`));
     for (const mention of mentions) expect(result.out).toContain(mention);
+  });
+
+  it('prints the usage of a job subcommand with --help after it, without calling the API', async () => {
+    const result = await cli('jobs', 'stop', 'some-job', '--help', ...NOWHERE);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('jobs stop <jobId> --tenant <name> [--drain]');
   });
 
   it('prints the usage of a subcommand of tenants with --help after it', async () => {
@@ -36,7 +47,18 @@ describe('flinkplane <command> --help', () => {
   it('lists every command in the general usage', async () => {
     const result = await cli('--help');
     expect(result.code).toBe(0);
-    for (const command of ['versions', 'deploy', 'patch', 'status', 'destroy', 'tenants register', 'render', 'docs'])
+    for (const command of [
+      'versions',
+      'deploy',
+      'patch',
+      'status',
+      'destroy',
+      'tenants register',
+      'jars upload',
+      'jobs run',
+      'render',
+      'docs',
+    ])
       expect(result.out).toContain(`  ${command}`);
   });
 

@@ -77,7 +77,7 @@ export const JOB_ROUTES = [
     summary: 'Register a JAR PUT through a presigned upload URL',
     status: 201,
     response: JarSchema,
-    readme: '201 + JAR; 404 `not_found` before the PUT or after the URL expired',
+    readme: '201 + JAR; 404 `not_found` before the PUT, or once completed',
   },
   {
     method: 'POST',

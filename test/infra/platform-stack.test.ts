@@ -220,8 +220,13 @@ describe('control-plane role', () => {
   it('creates, configures and tags only buckets with the platform prefix', () => {
     const s3 = granting('s3:');
     for (const resource of s3.flatMap((statement) => statement.resources)) {
-      expect(resource).toMatch(/^arn:aws:s3:::flinkplane-tenant-\*(\/\*)?$/);
+      expect(resource).toMatch(/^arn:aws:s3:::flinkplane-tenant-\*(\/\*|\/jars\/\*)?$/);
     }
+    // Tenant objects are read and written only under jars/: JARs, and the presigned JAR uploads that act with this role.
+    const data = s3.filter((statement) =>
+      statement.actions.some((action) => action === 's3:GetObject' || action === 's3:PutObject'),
+    );
+    expect(data.flatMap((statement) => statement.resources)).toEqual(['arn:aws:s3:::flinkplane-tenant-*/jars/*']);
     const actions = s3.flatMap((statement) => statement.actions);
     expect(actions).toEqual(
       expect.arrayContaining(['s3:CreateBucket', 's3:PutBucketTagging', 's3:PutEncryptionConfiguration']),

@@ -13,6 +13,7 @@ import {
   type RouteKey,
   routeKey,
 } from './routes.ts';
+import { savepointHandlers } from './savepoint-handlers.ts';
 import { ListQuerySchema, PurgeQuerySchema, RegisterTenantSchema } from './schemas.ts';
 
 /** Bodies over this size are refused with 413 before they are parsed. */
@@ -122,6 +123,7 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
       }
       return { status: 204, body: undefined };
     },
+    ...savepointHandlers({ jsonBody }),
   };
   const routes = (ROUTES as readonly RouteDeclaration[]).map(compile);
 

@@ -5,6 +5,7 @@
  * route table is generated from it (`routeTableMarkdown`, kept in step by `test/core/readme.test.ts`).
  */
 import type * as z from 'zod';
+import { SAVEPOINT_ROUTES } from './routes/savepoints.ts';
 import {
   CatalogSchema,
   ClusterMergePatchSchema,
@@ -188,6 +189,7 @@ export const ROUTES = [
     usage: 'GET /v1/auth/flink-ui?tenant=<tenant>',
     readme: "204 / 401 / 403: ingress-nginx's `auth-url` for the Flink UI",
   },
+  ...SAVEPOINT_ROUTES,
 ] as const satisfies readonly RouteDeclaration[];
 
 /** `METHOD /path` of every declared route; the router's handler table is keyed by it. */
@@ -215,6 +217,7 @@ export function routeTableMarkdown(routes: readonly RouteDeclaration[] = ROUTES)
   return ['| method and path | who | answers |', '|---|---|---|', ...rows].join('\n');
 }
 
+export type { RetentionViewResponse, SnapshotListResponse, SnapshotViewResponse } from './routes/savepoints.ts';
 /** Types of the API's answers, inferred from the schemas above, for the console and the CLI. */
 export type {
   CatalogResponse,

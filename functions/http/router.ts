@@ -130,9 +130,13 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
   return async (request) => {
     try {
       const path = request.path.length > 1 ? request.path.replace(/\/+$/, '') : request.path;
-      const matching = routes
+      const matched = routes
         .map((candidate) => ({ candidate, match: candidate.pattern.exec(path) }))
         .filter((entry) => entry.match);
+      // A literal segment wins over a parameter (`/savepoints/retention` is not the snapshot `retention`), as in
+      // API Gateway: only the paths with the fewest parameters answer, and name their methods in Allow.
+      const fewest = Math.min(...matched.map((entry) => entry.candidate.params.length));
+      const matching = matched.filter((entry) => entry.candidate.params.length === fewest);
       if (matching.length === 0) {
         throw new FlinkplaneError('not_found', `There is no route ${request.path}`, { path: request.path });
       }

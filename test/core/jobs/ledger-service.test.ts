@@ -410,4 +410,11 @@ describe('the ledger routes', () => {
     const other = await handle(request('PUT', '/v1/tenants/acme/savepoints/retention', { maxAgeDays: 3 }, 'other'));
     expect(other.status).toBe(403);
   });
+
+  it('takes retention as the literal path, not as the snapshot id "retention"', async () => {
+    const handle = router(seeded());
+    const answer = await handle(request('DELETE', '/v1/tenants/acme/savepoints/retention'));
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow?.split(', ').sort()).toEqual(['GET', 'PUT']);
+  });
 });

@@ -82,6 +82,8 @@ interface Ledger {
   readonly entries: readonly SnapshotEntry[];
   readonly flinkVersion?: string;
   readonly unchecked?: string;
+  /** Snapshots the inspector failed on this time. */
+  readonly failed?: ReadonlySet<string>;
   /** Jobs the cluster runs now; undefined when it could not be asked. */
   readonly liveJobs?: readonly { jobId: string; name: string; state: string }[];
 }
@@ -186,9 +188,18 @@ export class SavepointLedger {
         ? 'the tenant has no cluster whose Flink version could read it'
         : undefined;
     const sizes = new Map(listing.map((object) => [object.key, object.bytes]));
-    const verdicts = await mapLimited(listed, CHECK_CONCURRENCY, (snapshot) =>
-      unchecked ? Promise.resolve(undefined) : this.check(bucket, snapshot, flinkVersion!, sizes),
-    );
+    const failed = new Set<string>();
+    const verdicts = await mapLimited(listed, CHECK_CONCURRENCY, async (snapshot) => {
+      if (unchecked) return undefined;
+      try {
+        return await this.check(bucket, snapshot, flinkVersion!, sizes);
+      } catch (error) {
+        // One snapshot the inspector could not run on stays unchecked; the listing and the others still answer.
+        deps.log?.('the snapshot inspector failed', { tenant, snapshot: snapshot.id, error: String(error) });
+        failed.add(snapshot.id);
+        return undefined;
+      }
+    });
     const entries = listed.map((snapshot, index): SnapshotEntry => {
       const job = resolveJob(snapshot, jobs);
       const restorability = verdicts[index];
@@ -208,6 +219,7 @@ export class SavepointLedger {
       entries,
       ...(flinkVersion ? { flinkVersion } : {}),
       ...(unchecked ? { unchecked } : {}),
+      failed,
       ...(liveJobs ? { liveJobs } : {}),
     };
   }
@@ -356,7 +368,12 @@ export class SavepointLedger {
 
 function snapshotView(entry: SnapshotEntry, ledger: Ledger): SnapshotView {
   const { restorability, ...rest } = entry;
-  if (!restorability) return { ...rest, restorable: null, reason: `not checked: ${ledger.unchecked}` };
+  if (!restorability) {
+    const why = ledger.failed?.has(entry.id)
+      ? 'the snapshot inspector failed on it; the next listing tries again'
+      : ledger.unchecked;
+    return { ...rest, restorable: null, reason: `not checked: ${why}` };
+  }
   const checkedWith = ledger.flinkVersion ? { checkedWith: ledger.flinkVersion } : {};
   if (restorability.restorable) return { ...rest, restorable: true, ...checkedWith };
   return {

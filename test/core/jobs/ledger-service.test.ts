@@ -239,6 +239,22 @@ describe('the savepoint ledger', () => {
     });
   });
 
+  it('leaves a snapshot the inspector fails on unchecked, and still answers the others', async () => {
+    const parts = seeded();
+    const { snapshotInspector } = parts.deps as { snapshotInspector: SnapshotInspector };
+    const real = snapshotInspector.check.bind(snapshotInspector);
+    snapshotInspector.check = async (snapshot) => {
+      if (snapshot.path.endsWith('000000000001')) throw new Error('java: not found');
+      return real(snapshot);
+    };
+    const items = await parts.ledger.list(acme, TENANT);
+    expect(items.find((item) => item.id === 'savepoint-abcdef-000000000001')).toMatchObject({
+      restorable: null,
+      reason: 'not checked: the snapshot inspector failed on it; the next listing tries again',
+    });
+    expect(items.filter((item) => item.restorable === true)).toHaveLength(3);
+  });
+
   it('refuses another tenant', async () => {
     const { ledger } = seeded();
     await expect(ledger.list(stranger, TENANT)).rejects.toMatchObject({ code: 'forbidden' });

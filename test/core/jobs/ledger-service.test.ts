@@ -4,6 +4,7 @@ import { ControlPlane } from '../../../functions/core/control-plane.ts';
 import { judgeRestorable } from '../../../functions/core/jobs/ledger.ts';
 import type { SnapshotInspector, SnapshotMetadata } from '../../../functions/core/jobs/ledger-ports.ts';
 import { RETENTION_KEY, SavepointLedger, SWEEP_INTERVAL_MS } from '../../../functions/core/jobs/ledger-service.ts';
+import { COMPONENT_NAMES } from '../../../functions/core/naming.ts';
 import { parsePlatformSettings } from '../../../functions/core/platform.ts';
 import type { ClusterRecord, FlinkRest, ObjectStore, StoredObject } from '../../../functions/core/ports.ts';
 import type { Principal } from '../../../functions/core/principal.ts';
@@ -125,6 +126,7 @@ function setup(
     inspector?: boolean;
     running?: string[];
     overviewFails?: boolean;
+    degraded?: boolean;
     platform?: Parameters<typeof parsePlatformSettings>[0];
   } = {},
 ) {
@@ -138,17 +140,40 @@ function setup(
         jobs: (options.running ?? []).map((jid) => ({ jid, name: `job ${jid.slice(0, 6)}`, state: 'RUNNING' })),
       };
     },
+    overview: async () => ({ taskManagers: 1, slotsTotal: 1, flinkVersion: '1.20.1', jobsRunning: 0 }),
   } as unknown as FlinkRest;
+  const deployment = (name: string, ready: number) => ({
+    name,
+    generation: 1,
+    observedGeneration: 1,
+    desired: 1,
+    replicas: 1,
+    updated: 1,
+    ready,
+    conditions: [],
+  });
   const deps = {
     platform: parsePlatformSettings(options.platform ?? {}),
     clock: { now: () => now },
     store: {
       getCluster: async (tenant: string) => (tenant === TENANT ? { value: CLUSTER, version: 1 } : undefined),
+      listClusters: async () => ({ items: [{ value: CLUSTER, version: 1 }] }),
+      putCluster: async (_record: ClusterRecord, version: number) => version + 1,
       getTenant: async (name: string) => (name === TENANT ? { name } : undefined),
     },
     buckets: { bucketExists: async (name: string) => name === BUCKET, ensureBucket: async () => undefined },
     objects: bucket,
     flinkRest,
+    // The Kubernetes facts of a rolled-out cluster, or of one whose TaskManager is not ready (DEGRADED).
+    kubernetes: {
+      observe: async () => ({
+        deployments: [
+          deployment(COMPONENT_NAMES.jobManager, 1),
+          deployment(COMPONENT_NAMES.taskManager, options.degraded ? 0 : 1),
+        ],
+        pods: [],
+      }),
+    },
     ...(options.inspector === false ? {} : { snapshotInspector: inspector }),
   } as unknown as ControlPlaneDeps;
   const ledger = new SavepointLedger(new ClusterRecords(deps));
@@ -373,6 +398,17 @@ describe('the retention sweep', () => {
     bucket.write(RETENTION_KEY, JSON.stringify({ maxCount: 1 }), ago(1));
     expect((await ledger.sweep(CLUSTER)).deleted).toEqual([]);
     expect(bucket.keys('savepoints/')).toHaveLength(5);
+  });
+
+  it('runs when the reconciler finds the cluster RUNNING, and not while it is DEGRADED', async () => {
+    const running = seeded();
+    running.bucket.write(RETENTION_KEY, JSON.stringify({ maxCount: 1 }), ago(1));
+    await new ControlPlane(running.deps).reconcile();
+    expect(running.bucket.keys('savepoints/savepoint-abcdef-000000000001/')).toEqual([]);
+    const degraded = seeded({ degraded: true });
+    degraded.bucket.write(RETENTION_KEY, JSON.stringify({ maxCount: 1 }), ago(1));
+    await new ControlPlane(degraded.deps).reconcile();
+    expect(degraded.bucket.keys('savepoints/savepoint-abcdef-000000000001/')).toHaveLength(2);
   });
 
   it('runs from the reconciler hook at most once per interval per tenant', async () => {

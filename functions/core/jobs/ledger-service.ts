@@ -248,30 +248,25 @@ export class SavepointLedger {
     }
     const { metadata, ...verdict } = check.check;
     if (!metadata) return verdict;
-    const sizes = await this.presentSizes(bucket, metadata.files, listed);
-    if (!sizes) {
-      // A file outside this bucket: only the inspector can look, so it reads the snapshot again.
-      this.checks.delete(key);
-      const { metadata: _again, ...fresh } = await this.records.deps.snapshotInspector!.check({
-        path: `s3://${bucket}/${snapshot.dir}`,
-        flinkVersion,
-      });
-      return fresh;
+    const outside = metadata.files.find((file) => objectKey(bucket, file.path) === undefined);
+    if (outside) {
+      // The tenant's pods may read only their own bucket, whatever the control plane itself could read.
+      return { restorable: false, reason: `references a file outside the tenant bucket: ${outside.path}` };
     }
+    const sizes = await this.presentSizes(bucket, metadata.files, listed);
     return judgeRestorable(metadata, sizes);
   }
 
-  /** Sizes of the referenced files present in the bucket, keyed by their path; undefined if one is elsewhere. */
+  /** Sizes of the referenced files present in the bucket, keyed by their path: from the listing, else a head. */
   private async presentSizes(
     bucket: string,
     files: readonly SnapshotFileReference[],
     listed: ReadonlyMap<string, number>,
-  ): Promise<Map<string, number> | undefined> {
+  ): Promise<Map<string, number>> {
     const sizes = new Map<string, number>();
     for (const file of files) {
-      const match = /^s3[ap]?:\/\/([^/]+)\/(.+)$/.exec(file.path);
-      if (!match || match[1] !== bucket) return undefined;
-      const size = listed.get(match[2]!) ?? (await this.objects().head(bucket, match[2]!))?.bytes;
+      const key = objectKey(bucket, file.path)!;
+      const size = listed.get(key) ?? (await this.objects().head(bucket, key))?.bytes;
       if (size !== undefined) sizes.set(file.path, size);
     }
     return sizes;
@@ -410,6 +405,12 @@ function parseSetting(body: unknown): RetentionInput {
     setting[field] = value;
   }
   return setting;
+}
+
+/** The key of an `s3://` (`s3a://`, `s3p://`) URI in `bucket`; undefined for any other place. */
+function objectKey(bucket: string, uri: string): string | undefined {
+  const match = /^s3[ap]?:\/\/([^/]+)\/(.+)$/.exec(uri);
+  return match && match[1] === bucket ? match[2] : undefined;
 }
 
 function runJobId(object: StoredObject): string | undefined {

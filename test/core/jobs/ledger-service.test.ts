@@ -82,7 +82,11 @@ function fakeInspector(bucket: ReturnType<typeof memoryBucket>) {
         flinkVersion: '1.20.1',
         checkpointId: 1,
         operators: [],
-        files: names.map((name) => ({ path: `${snapshot.path}/${name}`, bytes: 1, relative: true })),
+        files: names.map((name) =>
+          name.includes('://')
+            ? { path: name, bytes: 1, relative: false }
+            : { path: `${snapshot.path}/${name}`, bytes: 1, relative: true },
+        ),
         stateBytes: names.length,
         fileBytes: names.length,
         inlineBytes: 0,
@@ -90,6 +94,7 @@ function fakeInspector(bucket: ReturnType<typeof memoryBucket>) {
       };
       const sizes = new Map<string, number>();
       for (const file of metadata.files) {
+        if (!file.path.startsWith(`s3://${BUCKET}/`)) continue;
         const head = await bucket.head(BUCKET, key(file.path));
         if (head) sizes.set(file.path, head.bytes);
       }
@@ -253,6 +258,16 @@ describe('the savepoint ledger', () => {
     const item = (await ledger.list(acme, TENANT)).find((found) => found.id === 'savepoint-abcdef-000000000001');
     expect(item?.restorable).toBe(false);
     expect(calls.filter((call) => call.path.endsWith('savepoint-abcdef-000000000001'))).toHaveLength(2);
+  });
+
+  it("answers restorable false for a snapshot that references another bucket, which the tenant's pods cannot read", async () => {
+    const { ledger, bucket } = seeded();
+    snapshot(bucket, 'savepoints/savepoint-abcdef-000000000003', ago(0), ['state-0', 's3://flinkplane-other/x']);
+    const item = (await ledger.list(acme, TENANT)).find((found) => found.id === 'savepoint-abcdef-000000000003');
+    expect(item).toMatchObject({
+      restorable: false,
+      reason: 'references a file outside the tenant bucket: s3://flinkplane-other/x',
+    });
   });
 
   it('answers restorable null with the reason when the plane has no inspector', async () => {

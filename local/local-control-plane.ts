@@ -36,6 +36,7 @@ import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts'
 import { createRouter } from '../functions/http/router.ts';
 import { type DynamoDbServer, startDynamoDb } from './dynamodb-server.ts';
 import { createLocalImageTable } from './flink-runtime/image-table.ts';
+import { createLocalSnapshotInspector } from './flink-runtime/snapshot-inspector.ts';
 import type { KubeObject } from './kube-standin/objects.ts';
 import { type KubeStandin, startKubeStandin } from './kube-standin/server.ts';
 import { createLocalTenantAccess, type LocalGrant } from './local-tenant-access.ts';
@@ -236,6 +237,8 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       clock: options.clock ?? { now: () => new Date() },
       // Simulated pods run no Flink to ask; real ones (and a real cluster) answer through a port-forward.
       ...(kube && !kubelet ? {} : { flinkRest: createFlinkRest({ kubeConfig: async () => fixedKubeConfig }) }),
+      // A JVM per snapshot on the Flink version's own classpath, fetched from Maven Central on first use.
+      snapshotInspector: wrap('snapshotInspector', createLocalSnapshotInspector({ s3: s3.client })),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
       log,
     });

@@ -5,6 +5,7 @@
 import { type ClusterView, clusterView } from './cluster-view.ts';
 import type { EffectiveCluster } from './effective-cluster.ts';
 import { type ErrorCode, FlinkplaneError, isFlinkplaneError } from './errors.ts';
+import type { SnapshotInspector } from './jobs/ledger-ports.ts';
 import type { PlatformSettings } from './platform.ts';
 import type {
   BucketStore,
@@ -62,6 +63,8 @@ export interface ControlPlaneDeps {
   readonly objects?: ObjectStore;
   /** Presigned uploads into the tenant buckets (JARs larger than API Gateway's 10 MB body). @default none */
   readonly uploads?: UploadSigner;
+  /** Reads snapshots' `_metadata` for the savepoint ledger's restorable check. @default none: entries stay unchecked */
+  readonly snapshotInspector?: SnapshotInspector;
   /** How long a request holds a tenant before another request or the reconciler may take over. @default 60 s */
   readonly leaseMs?: number;
   /**

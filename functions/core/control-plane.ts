@@ -7,6 +7,7 @@ import { catalogView } from './catalog-view.ts';
 import { ClusterRecords, type ControlPlaneDeps } from './cluster-records.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { JobService } from './jobs/job-service.ts';
+import { SavepointLedger } from './jobs/ledger-service.ts';
 import type { Page } from './ports.ts';
 import type { Principal } from './principal.ts';
 import { Reconciler, type ReconcileSummary } from './reconciler.ts';
@@ -25,14 +26,17 @@ export class ControlPlane {
   private readonly tenants: Tenants;
   /** The tenant's JARs and jobs (`jobs/job-service.ts`); routes call its methods with the request's principal. */
   readonly jobs: JobService;
+  /** The tenant's savepoints and retained checkpoints (`jobs/ledger-service.ts`); the reconciler sweeps retention. */
+  readonly savepoints: SavepointLedger;
 
   constructor(deps: ControlPlaneDeps) {
     const records = new ClusterRecords(deps);
     this.deps = deps;
     this.workflow = new Workflow(records);
-    this.reconciler = new Reconciler(records, this.workflow);
     this.tenants = new Tenants(records);
     this.jobs = new JobService(records);
+    this.savepoints = new SavepointLedger(records);
+    this.reconciler = new Reconciler(records, this.workflow, [(record) => this.savepoints.sweepIfDue(record)]);
   }
 
   /** The catalog with the sizing defaults, minimums, quota and the fixed settings. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SnapshotRetentionSettingsSchema } from './jobs/ledger.ts';
 import { BUCKET_PREFIX_MAX_LENGTH } from './tenant-name.ts';
 
 /** How the Flink UI vhost is authenticated: a shared AWS ALB with OIDC, or ingress-nginx with an external auth URL. */
@@ -120,6 +121,11 @@ export const PlatformSettingsSchema = z
         }),
       })
       .prefault({}),
+    /**
+     * How many savepoints and retained checkpoints of each job a tenant keeps, and for how long: the default a tenant
+     * gets without a setting of its own, and the most it may ask for. @default 10 per job for 30 days; at most 100, 365
+     */
+    snapshotRetention: SnapshotRetentionSettingsSchema.prefault({}),
   })
   .strict();
 

@@ -19,13 +19,18 @@ export interface ReconcileSummary {
 /** States in which the cluster's objects exist and the reconciler keeps its status fresh. */
 const LIVE_STATES: ReadonlySet<ClusterState> = new Set(['DEPLOYING', 'RUNNING', 'DEGRADED', 'FAILED']);
 
+/** Runs for each cluster a sweep finds RUNNING, after its status is refreshed (e.g. the ledger's retention sweep). */
+export type RunningClusterHook = (record: ClusterRecord) => Promise<unknown>;
+
 export class Reconciler {
   private readonly records: ClusterRecords;
   private readonly workflow: Workflow;
+  private readonly onRunning: readonly RunningClusterHook[];
 
-  constructor(records: ClusterRecords, workflow: Workflow) {
+  constructor(records: ClusterRecords, workflow: Workflow, onRunning: readonly RunningClusterHook[] = []) {
     this.records = records;
     this.workflow = workflow;
+    this.onRunning = onRunning;
   }
 
   /** Refreshes the status of every cluster with bounded parallelism, and re-drives expired operations. */
@@ -77,18 +82,28 @@ export class Reconciler {
     const names = tenantNames(record.tenant, records.deps.platform);
     const observed = await observeCluster(records.deps, names.namespace, undefined, record);
     const state = stateFrom(record.state, observed);
-    if (state === record.state && sameObservation(record.observed, observed)) return 'unchanged';
-    await records.persist(
-      {
-        ...record,
-        state,
-        observed,
-        updatedAt: records.now(),
-        ...(state === 'RUNNING' && !record.deployedAt ? { deployedAt: records.now() } : {}),
-      },
-      item.version,
-    );
-    return 'changed';
+    const unchanged = state === record.state && sameObservation(record.observed, observed);
+    const next: ClusterRecord = unchanged
+      ? record
+      : {
+          ...record,
+          state,
+          observed,
+          updatedAt: records.now(),
+          ...(state === 'RUNNING' && !record.deployedAt ? { deployedAt: records.now() } : {}),
+        };
+    if (!unchanged) await records.persist(next, item.version);
+    if (state === 'RUNNING') await this.runHooks(next);
+    return unchanged ? 'unchanged' : 'changed';
+  }
+
+  /** A hook's failure is logged and retried next sweep; it never fails the cluster's reconciliation. */
+  private async runHooks(record: ClusterRecord): Promise<void> {
+    for (const hook of this.onRunning) {
+      await hook(record).catch((error: unknown) => {
+        this.records.deps.log?.('a reconciler hook failed', { tenant: record.tenant, error: String(error) });
+      });
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import {
   type RouteKey,
   routeKey,
 } from './routes.ts';
+import { savepointHandlers } from './savepoint-handlers.ts';
 import { ListQuerySchema, PurgeQuerySchema, RegisterTenantSchema } from './schemas.ts';
 
 /** Bodies over this size are refused with 413 before they are parsed. */
@@ -125,15 +126,20 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
       return { status: 204, body: undefined };
     },
     ...JOB_HANDLERS,
+    ...savepointHandlers({ jsonBody }),
   };
   const routes = (ROUTES as readonly RouteDeclaration[]).map(compile);
 
   return async (request) => {
     try {
       const path = request.path.length > 1 ? request.path.replace(/\/+$/, '') : request.path;
-      const matching = routes
+      const matched = routes
         .map((candidate) => ({ candidate, match: candidate.pattern.exec(path) }))
         .filter((entry) => entry.match);
+      // A literal segment wins over a parameter (`/savepoints/retention` is not the snapshot `retention`), as in
+      // API Gateway: only the paths with the fewest parameters answer, and name their methods in Allow.
+      const fewest = Math.min(...matched.map((entry) => entry.candidate.params.length));
+      const matching = matched.filter((entry) => entry.candidate.params.length === fewest);
       if (matching.length === 0) {
         throw new FlinkplaneError('not_found', `There is no route ${request.path}`, { path: request.path });
       }

@@ -6,6 +6,7 @@
  */
 import type * as z from 'zod';
 import { JOB_ROUTES } from './routes/jobs.ts';
+import { SAVEPOINT_ROUTES } from './routes/savepoints.ts';
 import {
   CatalogSchema,
   ClusterMergePatchSchema,
@@ -195,6 +196,7 @@ export const ROUTES = [
     readme: "204 / 401 / 403: ingress-nginx's `auth-url` for the Flink UI",
   },
   ...JOB_ROUTES,
+  ...SAVEPOINT_ROUTES,
 ] as const satisfies readonly RouteDeclaration[];
 
 /** `METHOD /path` of every declared route; the router's handler table is keyed by it. */
@@ -222,6 +224,7 @@ export function routeTableMarkdown(routes: readonly RouteDeclaration[] = ROUTES)
   return ['| method and path | who | answers |', '|---|---|---|', ...rows].join('\n');
 }
 
+export type { RetentionViewResponse, SnapshotListResponse, SnapshotViewResponse } from './routes/savepoints.ts';
 /** Types of the API's answers, inferred from the schemas above, for the console and the CLI. */
 export type {
   CatalogResponse,

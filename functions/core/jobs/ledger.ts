@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { FlinkplaneError, type Issue } from '../errors.ts';
+import type { StoredObject } from '../ports.ts';
 import type { Restorability, SnapshotMetadata } from './ledger-ports.ts';
 
 /**
@@ -196,22 +197,107 @@ export function planRetention(
 }
 
 /**
- * Refuses to delete the snapshot `id` by request when it is its job's newest restorable one (`conflict`), or when the
- * ledger has no such snapshot (`not_found`); returns the entry to delete.
+ * Refuses to delete the snapshot `id` by request when it is its job's newest restorable one, or might be (not yet
+ * checked, and no newer snapshot of the job is known restorable) (`conflict`), or when the ledger has no such snapshot
+ * (`not_found`); returns the entry to delete.
  */
 export function checkDeletion(entries: readonly SnapshotEntry[], id: string): SnapshotEntry {
   const entry = entries.find((candidate) => candidate.id === id);
   if (!entry) throw new FlinkplaneError('not_found', `No snapshot ${id} in the ledger`, { id });
-  const newestRestorable = entries
-    .filter((candidate) => candidate.jobId === entry.jobId && candidate.restorability?.restorable === true)
-    .sort((a, b) => Date.parse(b.takenAt) - Date.parse(a.takenAt))[0];
-  if (newestRestorable === entry) {
+  const newerRestorable = entries.some(
+    (candidate) =>
+      candidate !== entry &&
+      candidate.jobId === entry.jobId &&
+      candidate.restorability?.restorable === true &&
+      Date.parse(candidate.takenAt) > Date.parse(entry.takenAt),
+  );
+  if (newerRestorable || entry.restorability?.restorable === false) return entry;
+  const rule = 'the newest restorable snapshot of a job is never deleted';
+  if (entry.restorability === undefined) {
     throw new FlinkplaneError(
       'conflict',
-      `Snapshot ${id} is the newest restorable snapshot of job ${entry.jobId}; it is never deleted. Take a newer ` +
-        'savepoint first.',
-      { id, jobId: entry.jobId, rule: 'the newest restorable snapshot of a job is never deleted' },
+      `Snapshot ${id} has not been checked and no newer snapshot of job ${entry.jobId} is known restorable, so it ` +
+        'may be the newest restorable one; it is kept.',
+      { id, jobId: entry.jobId, rule },
     );
   }
-  return entry;
+  throw new FlinkplaneError(
+    'conflict',
+    `Snapshot ${id} is the newest restorable snapshot of job ${entry.jobId}; it is never deleted. Take a newer ` +
+      'savepoint first.',
+    { id, jobId: entry.jobId, rule },
+  );
+}
+
+/** A snapshot directory as a bucket listing shows it, before its job is resolved and its restorability checked. */
+export interface ListedSnapshot {
+  readonly id: string;
+  readonly kind: SnapshotKind;
+  /** The directory's key in the bucket, without a trailing slash. */
+  readonly dir: string;
+  /** The whole job id (a checkpoint's directory names it), or its first six hex digits (a savepoint's name). */
+  readonly jobIdOrPrefix: string;
+  /** When `_metadata` was written, which is when the snapshot completed. */
+  readonly takenAt: string;
+  /** Bytes stored under the directory (a checkpoint's shared incremental files live outside it). */
+  readonly bytes: number;
+  /** `_metadata`'s time and size: when they change the snapshot is another one and is read again. */
+  readonly metadataStamp: string;
+}
+
+const SAVEPOINT_DIR = /^savepoints\/(savepoint-([0-9a-f]{6})-[0-9a-f]+)$/;
+const CHECKPOINT_DIR = /^([^/]+)\/checkpoints\/([0-9a-f]{32})\/chk-(\d+)$/;
+
+/**
+ * The complete snapshots in a listing of the snapshot prefixes (`snapshotPrefixes`): a directory counts once its
+ * `_metadata` is written. Ids are stable and URL-safe: a savepoint's directory name, or
+ * `checkpoint-<ha cluster id>-<job id>-<n>` for a retained checkpoint.
+ */
+export function snapshotsInListing(objects: readonly StoredObject[]): ListedSnapshot[] {
+  const bytesUnder = new Map<string, number>();
+  const found: Omit<ListedSnapshot, 'bytes'>[] = [];
+  for (const object of objects) {
+    if (!object.key.endsWith('/_metadata')) continue;
+    const dir = object.key.slice(0, -'/_metadata'.length);
+    const stamp = { takenAt: object.lastModified, metadataStamp: `${object.lastModified}/${object.bytes}`, dir };
+    const savepoint = SAVEPOINT_DIR.exec(dir);
+    const checkpoint = CHECKPOINT_DIR.exec(dir);
+    if (savepoint) found.push({ id: savepoint[1]!, kind: 'savepoint', jobIdOrPrefix: savepoint[2]!, ...stamp });
+    else if (checkpoint) {
+      const [, haId, jobId, n] = checkpoint;
+      found.push({ id: `checkpoint-${haId}-${jobId}-${n}`, kind: 'checkpoint', jobIdOrPrefix: jobId!, ...stamp });
+    } else continue;
+    bytesUnder.set(`${dir}/`, 0);
+  }
+  for (const object of objects) {
+    const slash = object.key.lastIndexOf('/');
+    // Snapshot files sit directly in the directory (Flink writes no subdirectories there).
+    const dir = object.key.slice(0, slash + 1);
+    const sum = bytesUnder.get(dir);
+    if (sum !== undefined) bytesUnder.set(dir, sum + object.bytes);
+  }
+  return found.map((snapshot) => ({ ...snapshot, bytes: bytesUnder.get(`${snapshot.dir}/`) ?? 0 }));
+}
+
+/** What the ledger knows of a job run: its id, when it was submitted, and a name for people. */
+export interface KnownJob {
+  readonly jobId: string;
+  readonly submittedAt?: string;
+  readonly name?: string;
+}
+
+/**
+ * The job a snapshot belongs to. A savepoint's directory names only the first six hex digits of the job id: of the
+ * known jobs with that prefix, the one submitted last before the savepoint was taken. A prefix no known job has stays
+ * as it is (a job submitted outside the API).
+ */
+export function resolveJob(snapshot: ListedSnapshot, jobs: readonly KnownJob[]): KnownJob {
+  if (snapshot.kind === 'checkpoint') {
+    return jobs.find((job) => job.jobId === snapshot.jobIdOrPrefix) ?? { jobId: snapshot.jobIdOrPrefix };
+  }
+  const candidates = jobs
+    .filter((job) => job.jobId.startsWith(snapshot.jobIdOrPrefix))
+    .sort((a, b) => (b.submittedAt ?? '').localeCompare(a.submittedAt ?? ''));
+  const before = candidates.find((job) => (job.submittedAt ?? '') <= snapshot.takenAt);
+  return before ?? candidates[0] ?? { jobId: snapshot.jobIdOrPrefix };
 }

@@ -5,6 +5,7 @@
 import { type ClusterView, clusterView } from './cluster-view.ts';
 import type { EffectiveCluster } from './effective-cluster.ts';
 import { type ErrorCode, FlinkplaneError, isFlinkplaneError } from './errors.ts';
+import type { PodLogs } from './logs.ts';
 import type { PlatformSettings } from './platform.ts';
 import type {
   BucketStore,
@@ -59,6 +60,8 @@ export interface ControlPlaneDeps {
   readonly flinkRest?: FlinkRest;
   /** Objects in the tenant buckets: JARs and run records (jobs). @default none: the job operations are unavailable */
   readonly objects?: ObjectStore;
+  /** The Kubernetes pods/log API of the tenant namespaces. @default none: the log routes are unavailable */
+  readonly podLogs?: PodLogs;
   /** How long a request holds a tenant before another request or the reconciler may take over. @default 60 s */
   readonly leaseMs?: number;
   /**

@@ -5,6 +5,7 @@
  * route table is generated from it (`routeTableMarkdown`, kept in step by `test/core/readme.test.ts`).
  */
 import type * as z from 'zod';
+import { LOG_ROUTES } from './routes/logs.ts';
 import {
   CatalogSchema,
   ClusterMergePatchSchema,
@@ -188,6 +189,7 @@ export const ROUTES = [
     usage: 'GET /v1/auth/flink-ui?tenant=<tenant>',
     readme: "204 / 401 / 403: ingress-nginx's `auth-url` for the Flink UI",
   },
+  ...LOG_ROUTES,
 ] as const satisfies readonly RouteDeclaration[];
 
 /** `METHOD /path` of every declared route; the router's handler table is keyed by it. */

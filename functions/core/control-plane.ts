@@ -7,7 +7,7 @@ import { catalogView } from './catalog-view.ts';
 import { ClusterRecords, type ControlPlaneDeps } from './cluster-records.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { JobService } from './jobs/job-service.ts';
-import { LogService } from './logs.ts';
+import { LogService } from './log-service.ts';
 import type { Page } from './ports.ts';
 import type { Principal } from './principal.ts';
 import { Reconciler, type ReconcileSummary } from './reconciler.ts';
@@ -26,7 +26,7 @@ export class ControlPlane {
   private readonly tenants: Tenants;
   /** The tenant's JARs and jobs (`jobs/job-service.ts`); routes call its methods with the request's principal. */
   readonly jobs: JobService;
-  /** The tenant's pod logs (`logs.ts`): its JobManager, TaskManagers and proxy only. */
+  /** The tenant's pod logs (`log-service.ts`): its JobManager, TaskManagers and proxy only. */
   readonly logs: LogService;
 
   constructor(deps: ControlPlaneDeps) {

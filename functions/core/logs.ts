@@ -1,13 +1,9 @@
 /**
  * The tenant's pod logs: which pods and containers a tenant may read (only its own namespace's JobManager,
- * TaskManagers and ZooKeeper proxy), the caps on how much it may ask for, and the service the routes call. The logs
+ * TaskManagers and ZooKeeper proxy), the caps on how much it may ask for, and the port. The logs
  * themselves come through the {@link PodLogs} port (the Kubernetes pods/log API; the local kubelet's real process
- * output, or EKS).
+ * output, or EKS). Pure: the console's types reach this file, so it imports nothing; the service is `log-service.ts`.
  */
-import type { ClusterRecords } from './cluster-records.ts';
-import { FlinkplaneError } from './errors.ts';
-import { tenantNames } from './naming.ts';
-import { authorizeTenant, type Principal } from './principal.ts';
 
 /** The most lines a tail may ask for. */
 export const MAX_TAIL_LINES = 10_000;
@@ -160,67 +156,4 @@ export function readablePods(pods: readonly PodSummary[]): LogPodView[] {
       ];
     })
     .sort((a, b) => order.indexOf(a.component) - order.indexOf(b.component) || a.name.localeCompare(b.name));
-}
-
-/** The tenant-facing log reads; every call acts only in the principal's own tenant's namespace. */
-export class LogService {
-  private readonly records: ClusterRecords;
-  private readonly podLogs: PodLogs | undefined;
-
-  constructor(records: ClusterRecords, podLogs: PodLogs | undefined) {
-    this.records = records;
-    this.podLogs = podLogs;
-  }
-
-  /** The JobManager, TaskManager and proxy pods of the tenant's cluster, with the containers it may read. */
-  async listPods(principal: Principal, tenant: string): Promise<LogPodView[]> {
-    const { namespace, podLogs } = await this.namespaceOf(principal, tenant);
-    return readablePods(await podLogs.listPods(namespace));
-  }
-
-  /**
-   * Opens a container's log: the tail (`tailLines`, at most {@link MAX_TAIL_LINES}, lines not older than `since`,
-   * at most 24 h), then, with `follow`, new lines as they come. The container defaults to the pod's only readable one.
-   */
-  async readLog(principal: Principal, tenant: string, query: LogQueryInput): Promise<LogStream> {
-    authorizeTenant(principal, tenant);
-    const { request, issues } = parseLogQuery(query);
-    if (!request) {
-      const summary = issues.map((issue) => `${issue.field} ${JSON.stringify(issue.value)}: ${issue.rule}`);
-      throw new FlinkplaneError('invalid_request', `Invalid log query: ${summary.join('; ')}`, { issues });
-    }
-    const { namespace, podLogs } = await this.namespaceOf(principal, tenant);
-    const pod = readablePods(await podLogs.listPods(namespace)).find((found) => found.name === request.pod);
-    // A pod of the namespace that is not a JobManager, TaskManager or proxy is as absent as one that does not exist.
-    if (!pod) {
-      throw new FlinkplaneError(
-        'not_found',
-        `Tenant ${tenant} has no JobManager, TaskManager or proxy pod ${request.pod}`,
-        {
-          pod: request.pod,
-        },
-      );
-    }
-    const container = request.container || pod.containers[0]!;
-    if (!pod.containers.includes(container)) {
-      throw new FlinkplaneError(
-        'invalid_request',
-        `Invalid container: pod ${pod.name} has ${pod.containers.join(', ')}`,
-        {
-          issues: [{ field: 'container', value: container, rule: `one of ${pod.containers.join(', ')}` }],
-        },
-      );
-    }
-    return podLogs.readLog(namespace, { ...request, container });
-  }
-
-  private async namespaceOf(principal: Principal, tenant: string) {
-    authorizeTenant(principal, tenant);
-    await this.records.requireTenant(tenant, principal);
-    await this.records.requireCluster(tenant);
-    if (!this.podLogs) {
-      throw new FlinkplaneError('dependency_unavailable', 'Pod logs are not available on this control plane');
-    }
-    return { namespace: tenantNames(tenant, this.records.deps.platform).namespace, podLogs: this.podLogs };
-  }
 }

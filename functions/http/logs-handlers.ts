@@ -22,14 +22,17 @@ export const logHandlers = {
 
 /**
  * A streamed answer read into its body, for a door that cannot stream (API Gateway and Lambda): at most 5 MiB, and a
- * follow for 20 s, so the answer comes before API Gateway's 29 s limit.
+ * follow for 20 s (`followMs`), so the answer comes before API Gateway's 29 s limit.
  */
-export async function bufferStreamedResponse(response: HttpResponse): Promise<HttpResponse> {
+export async function bufferStreamedResponse(
+  response: HttpResponse,
+  options: { readonly followMs?: number } = {},
+): Promise<HttpResponse> {
   const { stream } = response;
   if (!stream) return response;
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const timer = setTimeout(() => stream.close(), BUFFERED_FOLLOW_MS);
+  const timer = setTimeout(() => stream.close(), options.followMs ?? BUFFERED_FOLLOW_MS);
   try {
     for await (const chunk of stream) {
       chunks.push(chunk);

@@ -13,7 +13,7 @@ import {
   STATEFUL_COUNTER_CLASS,
   STATEFUL_COUNTER_LINE_PREFIX,
 } from './support/compile-test-job.ts';
-import { eventually, waitForCluster } from './support/real-cluster.ts';
+import { eventually, podProcesses, pods, waitForCluster } from './support/real-cluster.ts';
 
 /**
  * The log routes against real Flink 1.20 at minimum sizes: the local plane with the kubelet runtime runs each pod as a
@@ -42,6 +42,7 @@ describe('pod logs of a real Flink 1.20 cluster through the API', () => {
   let acmeToken: string;
   let otherToken: string;
   let taskManagerPod: string;
+  let jobId: string;
 
   const logsPath = (query: Record<string, string>) =>
     `/v1/tenants/${tenant}/flink-cluster/logs?${new URLSearchParams(query).toString()}`;
@@ -94,12 +95,12 @@ describe('pod logs of a real Flink 1.20 cluster through the API', () => {
       'stateful-counter.jar',
       createReadStream(jarPath),
     );
-    await plane.local.plane.jobs.runJob(acme, tenant, {
+    ({ jobId } = await plane.local.plane.jobs.runJob(acme, tenant, {
       jarId,
       entryClass: STATEFUL_COUNTER_CLASS,
       args: ARGS,
       parallelism: 1,
-    });
+    }));
     const tail = await eventually('a printed counter line in the tail', 180_000, async () => {
       const response = await get(
         logsPath({ pod: taskManagerPod, container: 'taskmanager', tailLines: '50' }),
@@ -179,4 +180,19 @@ describe('pod logs of a real Flink 1.20 cluster through the API', () => {
       issues: [{ field: 'container', value: 'jobmanager', rule: 'one of taskmanager' }],
     });
   });
+
+  it("shows Flink's latest exceptions in the job view once its TaskManager dies", async () => {
+    const [taskManager] = pods(plane, tenant, 'taskmanager');
+    const pids = await podProcesses(plane, taskManager!, /TaskManagerRunner/);
+    expect(pids.length).toBe(1);
+    process.kill(pids[0]!, 'SIGKILL');
+    const job = await eventually('an exception in the job view', 180_000, async () => {
+      const found = await plane.local.plane.jobs.getJob(acme, tenant, jobId);
+      return found.exceptions.length > 0 ? found : undefined;
+    });
+    // Flink's own exception: its class name and the first line of its trace, not a stack dump.
+    expect(job.exceptions[0]!.name).toMatch(/^[a-z]+(\.[a-zA-Z0-9_$]+)+$/);
+    expect(job.exceptions[0]!.message).not.toContain('\n');
+    expect(job.exceptions[0]!.message.length).toBeGreaterThan(0);
+  }, 240_000);
 });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { FlinkplaneError } from '../functions/core/errors.ts';
 import { type ErrorLogger, errorResponse } from '../functions/http/errors.ts';
-import type { HttpRequest, HttpResponse } from '../functions/http/http-types.ts';
+import type { HttpRequest, HttpResponse, ResponseStream } from '../functions/http/http-types.ts';
 import { MAX_BODY_BYTES, streamsBody, withSecurityHeaders } from '../functions/http/router.ts';
 
 export type RequestHandler = (request: HttpRequest) => Promise<HttpResponse>;
@@ -34,7 +34,8 @@ export function createHttpServer(
         // connection closes after the answer, and what the client still sends is discarded.
         const unread = streamed && !request.readableEnded;
         response.writeHead(result.status, unread ? { ...result.headers, connection: 'close' } : result.headers);
-        response.end(result.body);
+        if (result.stream) void pipeStream(result.stream, response);
+        else response.end(result.body);
         if (unread) request.resume();
       });
   });
@@ -44,6 +45,25 @@ export function createHttpServer(
     });
   }
   return server;
+}
+
+/**
+ * Writes a streamed body chunk by chunk (Node sends it chunked, flushing each write), and closes its source when the
+ * client goes away, so a followed log stops reading the moment nobody reads it.
+ */
+async function pipeStream(stream: ResponseStream, response: ServerResponse): Promise<void> {
+  response.on('close', () => stream.close());
+  try {
+    for await (const chunk of stream) {
+      if (response.destroyed) break;
+      if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve));
+    }
+  } catch {
+    // The source ended early (closed, or the API server went away): what was sent is the answer.
+  } finally {
+    stream.close();
+    response.end();
+  }
 }
 
 function toHttpRequest(request: IncomingMessage, read: { body?: string; stream?: IncomingMessage }): HttpRequest {

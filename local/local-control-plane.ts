@@ -8,6 +8,7 @@ import { createDynamoDbClusterStore, ensureClusterTable } from '../functions/ada
 import { createFlinkRest } from '../functions/adapters/flink-rest.ts';
 import { createHmacSecretSource } from '../functions/adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
+import { createPodLogs } from '../functions/adapters/pod-logs.ts';
 import { createS3BucketStore, type S3BucketStore } from '../functions/adapters/s3-bucket-store.ts';
 import { createS3ObjectStore } from '../functions/adapters/s3-object-store.ts';
 import { createS3UploadSigner } from '../functions/adapters/s3-upload-signer.ts';
@@ -234,6 +235,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
       access,
       secrets,
       render: createManifestRenderer({ controlPlaneAclId: digestId(zookeeperAdmin) }),
+      podLogs: wrap('podLogs', createPodLogs({ kubeConfig: async () => fixedKubeConfig })),
       clock: options.clock ?? { now: () => new Date() },
       // Simulated pods run no Flink to ask; real ones (and a real cluster) answer through a port-forward.
       ...(kube && !kubelet ? {} : { flinkRest: createFlinkRest({ kubeConfig: async () => fixedKubeConfig }) }),

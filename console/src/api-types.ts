@@ -49,6 +49,8 @@ export interface Catalog {
   readonly sizing: readonly SizingField[];
 }
 
+/** `GET …/flink-cluster/pods`: the route table's response type. */
+export type { LogPodList } from '../../functions/http/routes/logs.ts';
 /** `GET /v1/tenants`' items, `POST /v1/tenants` and the purge's answer: the route table's response types. */
 export type {
   PurgeResultResponse as PurgeResult,

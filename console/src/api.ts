@@ -7,6 +7,7 @@ import type {
   FlinkUiSignIn,
   Health,
   Issue,
+  LogPodList,
   Page,
   PurgeResult,
   RegisteredTenant,
@@ -99,6 +100,27 @@ export class ApiClient {
   flinkUiSignIn(tenant: string, returnTo?: string): Promise<FlinkUiSignIn> {
     const query = new URLSearchParams({ tenant, ...(returnTo ? { return: returnTo } : {}) });
     return this.request('POST', `/v1/auth/flink-ui/sign-in?${query}`);
+  }
+
+  /** The pods whose logs the tenant may read: its JobManager, TaskManagers and proxy. */
+  logPods(tenant: string): Promise<LogPodList> {
+    return this.request('GET', `${clusterPath(tenant)}/pods`);
+  }
+
+  /** A container's log, its last 1,000 lines then new ones as they come, until `signal` aborts. */
+  async followLog(tenant: string, pod: string, container: string, signal: AbortSignal) {
+    const query = new URLSearchParams({ pod, container, tailLines: '1000', follow: 'true' });
+    const response = await fetch(`${apiBase}${clusterPath(tenant)}/logs?${query}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+      signal,
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    if (!response.ok) {
+      const { error } = (await response.json()) as ErrorBody;
+      throw new ApiError(response.status, error.code, error.message);
+    }
+    return response.body!;
   }
 
   private async request<T>(

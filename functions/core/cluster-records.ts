@@ -6,6 +6,7 @@ import { type ClusterView, clusterView } from './cluster-view.ts';
 import type { EffectiveCluster } from './effective-cluster.ts';
 import { type ErrorCode, FlinkplaneError, isFlinkplaneError } from './errors.ts';
 import type { SnapshotInspector } from './jobs/ledger-ports.ts';
+import type { PodLogs } from './logs.ts';
 import type { PlatformSettings } from './platform.ts';
 import type {
   BucketStore,
@@ -65,6 +66,8 @@ export interface ControlPlaneDeps {
   readonly uploads?: UploadSigner;
   /** Reads snapshots' `_metadata` for the savepoint ledger's restorable check. @default none: entries stay unchecked */
   readonly snapshotInspector?: SnapshotInspector;
+  /** The Kubernetes pods/log API of the tenant namespaces. @default none: the log routes are unavailable */
+  readonly podLogs?: PodLogs;
   /** How long a request holds a tenant before another request or the reconciler may take over. @default 60 s */
   readonly leaseMs?: number;
   /**

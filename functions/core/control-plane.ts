@@ -8,6 +8,7 @@ import { ClusterRecords, type ControlPlaneDeps } from './cluster-records.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { JobService } from './jobs/job-service.ts';
 import { SavepointLedger } from './jobs/ledger-service.ts';
+import { LogService } from './log-service.ts';
 import type { Page } from './ports.ts';
 import type { Principal } from './principal.ts';
 import { Reconciler, type ReconcileSummary } from './reconciler.ts';
@@ -28,6 +29,8 @@ export class ControlPlane {
   readonly jobs: JobService;
   /** The tenant's savepoints and retained checkpoints (`jobs/ledger-service.ts`); the reconciler sweeps retention. */
   readonly savepoints: SavepointLedger;
+  /** The tenant's pod logs (`log-service.ts`): its JobManager, TaskManagers and proxy only. */
+  readonly logs: LogService;
 
   constructor(deps: ControlPlaneDeps) {
     const records = new ClusterRecords(deps);
@@ -36,6 +39,7 @@ export class ControlPlane {
     this.tenants = new Tenants(records);
     this.jobs = new JobService(records);
     this.savepoints = new SavepointLedger(records);
+    this.logs = new LogService(records, deps.podLogs);
     this.reconciler = new Reconciler(records, this.workflow, [(record) => this.savepoints.sweepIfDue(record)]);
   }
 

@@ -4,8 +4,8 @@
  */
 import type { VersionedKeys } from './catalog.ts';
 import type { Issue } from './errors.ts';
-import { MAX_JAR_BYTES } from './jobs/limits.ts';
 import type { ConfigurationInput, FlinkConfigScalar, FlinkConfigValue, FlinkRole } from './flink-configuration.ts';
+import { MAX_JAR_BYTES } from './jobs/limits.ts';
 import { COMPONENT_NAMES, FLINK_ZOOKEEPER_ROOT, haLocations, PORTS } from './naming.ts';
 
 /**

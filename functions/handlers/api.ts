@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { fromApiGatewayEvent, toApiGatewayResult } from '../http/api-gateway.ts';
 import { createJwtClaimsAuthenticator } from '../http/authenticator.ts';
+import { bufferStreamedResponse } from '../http/logs-handlers.ts';
 import { createRouter } from '../http/router.ts';
 import { awsControlPlane, environment, logger } from './aws-composition.ts';
 
@@ -19,5 +20,5 @@ const router = createRouter({
 export async function handler(
   event: APIGatewayProxyEventV2WithJWTAuthorizer,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  return toApiGatewayResult(await router(fromApiGatewayEvent(event)));
+  return toApiGatewayResult(await bufferStreamedResponse(await router(fromApiGatewayEvent(event))));
 }

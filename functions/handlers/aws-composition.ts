@@ -12,6 +12,7 @@ import { createEksConnection } from '../adapters/eks-connection.ts';
 import { createHmacSecretSource, readPlatformSecret } from '../adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../adapters/kubernetes-applier.ts';
 import { createPodIdentityAccess } from '../adapters/pod-identity-access.ts';
+import { createPodLogs } from '../adapters/pod-logs.ts';
 import { createS3BucketStore } from '../adapters/s3-bucket-store.ts';
 import { createS3ObjectStore } from '../adapters/s3-object-store.ts';
 import { createS3UploadSigner } from '../adapters/s3-upload-signer.ts';
@@ -107,6 +108,7 @@ async function build(): Promise<ControlPlane> {
       onUnauthorized: () => connection.invalidateToken(),
     }),
     render: createManifestRenderer({ controlPlaneAclId: digestId(adminIdentity) }),
+    podLogs: createPodLogs({ kubeConfig: eksKubeConfig }),
     clock: { now: () => new Date() },
     log: (message, context) => logger.error(message, context),
   });

@@ -17,4 +17,11 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** A body sent as it comes (a followed log): the server writes it chunked, and closes it when the client goes. */
+  readonly stream?: ResponseStream;
+}
+
+/** Chunks of a streamed body; `close` stops the source (the reader went away). */
+export interface ResponseStream extends AsyncIterable<Uint8Array> {
+  close(): void;
 }

@@ -3,8 +3,9 @@ import { FlinkplaneError } from '../core/errors.ts';
 import { authorizeTenant, type Principal, requireOperator } from '../core/principal.ts';
 import type { Authenticator } from './authenticator.ts';
 import { type ErrorLogger, errorResponse } from './errors.ts';
-import type { HttpRequest, HttpResponse } from './http-types.ts';
+import type { HttpRequest, HttpResponse, ResponseStream } from './http-types.ts';
 import { JOB_HANDLERS } from './job-handlers.ts';
+import { logHandlers } from './logs-handlers.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
   MERGE_PATCH_CONTENT_TYPE,
@@ -49,6 +50,8 @@ type PublicHandler = (request: HttpRequest) => Promise<Reply>;
 interface Reply {
   readonly status: number;
   readonly body: unknown;
+  /** A text/plain body sent as it comes, instead of `body`. */
+  readonly stream?: ResponseStream;
 }
 
 interface CompiledRoute {
@@ -127,6 +130,7 @@ export function createRouter(options: RouterOptions): (request: HttpRequest) => 
     },
     ...JOB_HANDLERS,
     ...savepointHandlers({ jsonBody }),
+    ...logHandlers,
   };
   const routes = (ROUTES as readonly RouteDeclaration[]).map(compile);
 
@@ -208,6 +212,10 @@ function parseIfMatch(request: HttpRequest): readonly number[] | '*' | undefined
 }
 
 function respond(reply: Reply, declaration: RouteDeclaration): HttpResponse {
+  if (reply.stream) {
+    const headers = { 'content-type': 'text/plain; charset=utf-8' };
+    return withSecurityHeaders({ status: reply.status, headers, body: '', stream: reply.stream });
+  }
   if (reply.body === undefined) return withSecurityHeaders({ status: reply.status, headers: {}, body: '' });
   const generation = (reply.body as { generation?: unknown } | null)?.generation;
   const etag: Record<string, string> =

@@ -6,6 +6,7 @@
  */
 import type * as z from 'zod';
 import { JOB_ROUTES } from './routes/jobs.ts';
+import { LOG_ROUTES } from './routes/logs.ts';
 import { SAVEPOINT_ROUTES } from './routes/savepoints.ts';
 import {
   CatalogSchema,
@@ -197,6 +198,7 @@ export const ROUTES = [
   },
   ...JOB_ROUTES,
   ...SAVEPOINT_ROUTES,
+  ...LOG_ROUTES,
 ] as const satisfies readonly RouteDeclaration[];
 
 /** `METHOD /path` of every declared route; the router's handler table is keyed by it. */

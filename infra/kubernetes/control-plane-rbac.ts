@@ -14,7 +14,7 @@ export const ZOOKEEPER_TUNNEL_ROLE = 'flinkplane-control-plane-zookeeper-tunnel'
  * test/infra/control-plane-rbac.kube-standin.test.ts records them over a deploy, observe, redeploy, destroy and purge
  * cycle. Server-side apply is `patch`, and `create` when it creates the object; destroy lists the tenant kinds and
  * deletes those not retained (the JAR volume and the NetworkPolicies stay); purge deletes the namespace and reads it
- * until it is gone; the observer lists Deployments and Pods. No wildcard, no `update`, and nothing that grants further
+ * until it is gone; the observer lists Deployments and Pods; the log routes list Pods and read `pods/log`. No wildcard, no `update`, and nothing that grants further
  * rights (no RBAC objects, no `escalate`/`bind`/`impersonate`). It is a ClusterRole because the control plane creates
  * the tenant namespaces themselves.
  */
@@ -26,6 +26,7 @@ export function controlPlaneRules(): V1PolicyRule[] {
     { apiGroups: [''], resources: ['serviceaccounts', 'configmaps', 'secrets', 'services'], verbs: destroyable },
     { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: retained },
     { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
     { apiGroups: ['apps'], resources: ['deployments'], verbs: destroyable },
     { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: destroyable },
     { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: retained },

@@ -1,6 +1,6 @@
 /**
- * The control plane's ClusterRole judged against what the Kubernetes applier actually asks for: a deploy, observe,
- * redeploy, destroy and purge cycle of a rendered tenant runs against the kube stand-in (a double that speaks the
+ * The control plane's ClusterRole judged against what the Kubernetes applier actually asks for: a deploy, observe, log
+ * read, redeploy, destroy and purge cycle of a rendered tenant runs against the kube stand-in (a double that speaks the
  * Kubernetes API), its request log is read as RBAC attributes (verb, API group, resource), and each must be allowed
  * by the synthesized rules, while every rule grants only what some request used.
  */
@@ -8,6 +8,8 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderManifestStages } from '../../cluster-templates/manifest-renderer.ts';
 import { createKubernetesApplier } from '../../functions/adapters/kubernetes-applier.ts';
+import { createPodLogs } from '../../functions/adapters/pod-logs.ts';
+import { readablePods } from '../../functions/core/logs.ts';
 import { buildControlPlaneRbac } from '../../infra/kubernetes/control-plane-rbac.ts';
 import type { KubeRequestLogEntry } from '../../local/kube-standin/server.ts';
 import { type KubeStandin, startKubeStandin } from '../../local/kube-standin/server.ts';
@@ -54,6 +56,7 @@ beforeAll(async () => {
   const applied = await applier.apply(stages);
   await applier.observe(namespace, applied);
   await applier.observe(namespace);
+  await readLogs(createPodLogs({ kubeConfig: async () => standin.kubeConfig() }), namespace);
   await applier.apply(renderManifestStages(clusterOf('acme', { taskManager: { instances: 3 } }), IDENTITY));
   await applier.deleteNotRetained('acme', namespace);
   await applier.deleteNamespace(namespace);
@@ -62,11 +65,32 @@ beforeAll(async () => {
 
 afterAll(async () => standin?.stop());
 
+/** The log routes' calls: list the namespace's pods, then tail a JobManager's log once its container runs. */
+async function readLogs(podLogs: ReturnType<typeof createPodLogs>, namespace: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [pod] = readablePods(await podLogs.listPods(namespace));
+    const log = pod
+      ? await podLogs
+          .readLog(namespace, { pod: pod.name, container: pod.containers[0]!, tailLines: 10, follow: false })
+          .catch(() => undefined)
+      : undefined;
+    if (log) {
+      for await (const _chunk of log) {
+        // Drained: the tail ends by itself.
+      }
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`no readable pod in ${namespace} started`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe("control-plane ClusterRole, derived from the applier's requests", () => {
   const [role] = buildControlPlaneRbac();
   const rules = role.rules ?? [];
 
-  it('allows every request of a deploy, observe, redeploy, destroy and purge cycle', () => {
+  it('allows every request of a deploy, observe, log read, redeploy, destroy and purge cycle', () => {
     expect(used.size).toBeGreaterThan(0);
     const allowed = new Set(granted(rules));
     expect([...used].filter((a) => !allowed.has(a)).sort()).toEqual([]);

@@ -52,9 +52,10 @@ describe('control-plane RBAC', () => {
     }
   });
 
-  it('grants no pod subresource cluster-wide: no port-forward, exec, attach or proxy', () => {
-    const resources = controlPlaneRules().flatMap((rule) => rule.resources ?? []);
-    expect(resources.filter((resource) => resource.includes('/'))).toEqual([]);
+  it('grants no pod subresource cluster-wide but reading logs: no port-forward, exec, attach or proxy', () => {
+    const subresources = controlPlaneRules().filter((rule) => (rule.resources ?? []).some((r) => r.includes('/')));
+    // The log routes read pods/log (read-only); nothing that reaches into a pod.
+    expect(subresources).toEqual([{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }]);
     expect(JSON.stringify(controlPlaneRules())).not.toMatch(/portforward|exec|attach|proxy/);
   });
 

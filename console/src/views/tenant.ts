@@ -9,6 +9,7 @@ import type { ConfigurationState } from './configuration.ts';
 import { openDeployForm } from './deploy-form.ts';
 import { confirmDestroy } from './destroy-dialog.ts';
 import { openFlinkUi } from './flink-ui.ts';
+import { logsCard } from './logs.ts';
 import { type ServiceActions, servicesCard } from './services-table.ts';
 
 const POLL_INTERVAL_MS = 2_000;
@@ -27,8 +28,9 @@ export function mountTenantView(ctx: AppContext, container: HTMLElement, tenant:
   const alert = createAlert();
   const services = h('section', { class: 'card', 'aria-labelledby': 'services-title' });
   const details = h('div', { class: 'details' });
+  const logs = logsCard(ctx, tenant);
   document.title = `${tenant} · Flinkplane`;
-  replaceChildren(container, pageLayout(ctx, tenant, alert.element, services, details));
+  replaceChildren(container, pageLayout(ctx, tenant, alert.element, services, details, logs.element));
 
   const render = () => {
     replaceChildren(services, servicesCard(tenant, view, actions));
@@ -110,7 +112,12 @@ export function mountTenantView(ctx: AppContext, container: HTMLElement, tenant:
   };
 
   poller.start();
-  return { unmount: () => poller.stop() };
+  return {
+    unmount: () => {
+      poller.stop();
+      logs.stop();
+    },
+  };
 }
 
 function pageLayout(ctx: AppContext, tenant: string, ...sections: HTMLElement[]): HTMLElement {

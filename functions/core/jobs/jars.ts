@@ -3,15 +3,14 @@ import { createHash } from 'node:crypto';
 import { FlinkplaneError } from '../errors.ts';
 import type { StoredObject } from '../ports.ts';
 
-import { MAX_JAR_BYTES } from './limits.ts';
+import { isJarId, MAX_JAR_BYTES } from './limits.ts';
 
-export { MAX_JAR_BYTES };
+export { isJarId, MAX_JAR_BYTES };
 /** Where JARs live in the tenant bucket; outside every HA epoch's prefix, so they survive destroy and clean starts. */
 export const JAR_PREFIX = 'jars/';
 /** Uploads land here first: the id is the digest of the bytes, known only once they are all read. */
 export const INCOMING_PREFIX = `${JAR_PREFIX}.incoming/`;
 
-const JAR_ID = /^[0-9a-f]{16}$/;
 // Letters, digits, dot, dash and underscore: safe in S3 metadata, in a multipart file name and in Flink's UI.
 const JAR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.jar$/;
 
@@ -23,10 +22,6 @@ export interface JarView {
   readonly bytes: number;
   readonly sha256: string;
   readonly uploadedAt: string;
-}
-
-export function isJarId(value: string): boolean {
-  return JAR_ID.test(value);
 }
 
 export function jarKey(jarId: string): string {

@@ -1,7 +1,7 @@
 /** The shape and the rules of a job run request, checked before anything is asked of Flink. */
 import * as z from 'zod';
 import type { Issue } from '../errors.ts';
-import { isJarId } from './jars.ts';
+import { isJarId } from './limits.ts';
 
 /** The largest parallelism a run may ask for; Flink's own maximum parallelism default. */
 export const MAX_PARALLELISM = 32_768;

@@ -60,6 +60,7 @@ interface Accepted {
 function planOperations(random: SeededRandom, tenants: readonly string[]): Map<string, Intent[]> {
   const plan = new Map<string, Intent[]>(tenants.map((tenant) => [tenant, []]));
   const live = new Map<string, 'none' | 'running' | 'destroyed'>(tenants.map((tenant) => [tenant, 'none']));
+  const current = new Map<string, number>();
   for (let index = 0; index < OPERATION_COUNT; index += 1) {
     const tenant = index < tenants.length ? tenants[index]! : random.pick(tenants);
     const state = live.get(tenant)!;
@@ -68,15 +69,24 @@ function planOperations(random: SeededRandom, tenants: readonly string[]): Map<s
     else if (state === 'destroyed') intent = { kind: 'deploy', label: 'redeploy', input: randomSpec(random) };
     else if (random.chance(0.3)) intent = { kind: 'destroy' };
     else intent = { kind: 'deploy', label: 'update', input: randomSpec(random) };
+    if (intent.kind === 'deploy') {
+      // A move to an older release than the tenant runs is refused (409 version_downgrade) unless it starts clean.
+      const version = VERSIONS.indexOf(intent.input.flinkVersion as (typeof VERSIONS)[number]);
+      if (version < (current.get(tenant) ?? 0)) intent = { ...intent, input: { ...intent.input, restore: 'clean' } };
+      current.set(tenant, version);
+    }
     live.set(tenant, intent.kind === 'destroy' ? 'destroyed' : 'running');
     plan.get(tenant)!.push(intent);
   }
   return plan;
 }
 
+/** The catalog's versions, oldest first. */
+const VERSIONS = ['1.18', '1.19', '1.20', '2.1'] as const;
+
 function randomSpec(random: SeededRandom): ClusterSpecInput {
   return {
-    flinkVersion: random.pick(['1.18', '1.19', '1.20', '2.1']),
+    flinkVersion: random.pick([...VERSIONS]),
     jobManager: { memoryMB: random.pick([1024, 1536]) },
     taskManager: { instances: random.int(1, 3), memoryMB: random.pick([1024, 2048, 3072]) },
     flinkConfiguration: { 'execution.checkpointing.interval': `${random.int(5, 60)} s` },

@@ -1,31 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../local/cli/main.ts';
 import { type LocalApi, startLocalApi, waitForState } from '../support/local-api.ts';
-
-function capture() {
-  let text = '';
-  return {
-    stream: {
-      write(chunk: string) {
-        text += chunk;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-    text: () => text,
-  };
-}
+import { cli as runCli } from './run-cli.ts';
 
 // Integration: the CLI against the local API (real dynalite, s3rver and ZooKeeper; the Kubernetes stand-in).
 describe('CLI deploy and patch on an existing cluster', () => {
   let api: LocalApi;
   let token: string;
 
-  async function cli(...args: string[]) {
-    const out = capture();
-    const err = capture();
-    const code = await runCli([...args, '--url', api.url, '--token', token], out.stream, err.stream);
-    return { code, out: out.text(), err: err.text() };
-  }
+  const cli = (...args: string[]) => runCli(...args, '--url', api.url, '--token', token);
 
   beforeAll(async () => {
     api = await startLocalApi({ readinessDelayMs: 5 });

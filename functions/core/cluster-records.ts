@@ -139,6 +139,17 @@ export class ClusterRecords {
     return current;
   }
 
+  /** The tenant-object store (JARs, run records, snapshots); a plane without one answers 503 for what needs it. */
+  objects(): ObjectStore {
+    const { objects } = this.deps;
+    if (!objects) {
+      throw new FlinkplaneError('dependency_unavailable', 'This control plane keeps no tenant objects', {
+        dependency: 'objects',
+      });
+    }
+    return objects;
+  }
+
   view(record: ClusterRecord): ClusterView {
     return clusterView(record, this.deps.platform);
   }

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClusterRecords } from '../cluster-records.ts';
 import { FlinkplaneError, isFlinkplaneError } from '../errors.ts';
 import { haClusterId, haLocations, tenantNames } from '../naming.ts';
-import type { FlinkRest, ObjectStore } from '../ports.ts';
+import type { FlinkRest } from '../ports.ts';
 import { authorizeTenant, type Principal } from '../principal.ts';
 import {
   checkJarName,
@@ -90,13 +90,7 @@ export class JobService {
     const metered = meter(body, MAX_JAR_BYTES);
     try {
       await objects.put(bucket, incoming, metered.body, {});
-      const { sha256 } = metered.done();
-      const jarId = sha256.slice(0, 16);
-      await objects.copy(bucket, incoming, jarKey(jarId), jarMetadata(fileName, sha256));
-      const stored = await objects.head(bucket, jarKey(jarId));
-      const view = stored && jarView(stored);
-      if (!view) throw new FlinkplaneError('internal', `The JAR ${jarId} was not found right after it was stored`);
-      return view;
+      return await this.registerJar(bucket, incoming, fileName, metered.done().sha256);
     } finally {
       await objects.delete(bucket, incoming).catch(() => undefined);
     }
@@ -155,16 +149,21 @@ export class JobService {
       for await (const _ of metered.body) {
         // Only the digest is wanted: the bytes stay in the bucket.
       }
-      const { sha256 } = metered.done();
-      const jarId = sha256.slice(0, 16);
-      await objects.copy(bucket, incoming, jarKey(jarId), jarMetadata(fileName, sha256));
-      const stored = await objects.head(bucket, jarKey(jarId));
-      const view = stored && jarView(stored);
-      if (!view) throw new FlinkplaneError('internal', `The JAR ${jarId} was not found right after it was stored`);
-      return view;
+      return await this.registerJar(bucket, incoming, fileName, metered.done().sha256);
     } finally {
       await objects.delete(bucket, incoming).catch(() => undefined);
     }
+  }
+
+  /** Copies an uploaded object to its id, the first 16 hex digits of its digest; the caller removes the upload. */
+  private async registerJar(bucket: string, incoming: string, fileName: string, sha256: string): Promise<JarView> {
+    const objects = this.records.objects();
+    const jarId = sha256.slice(0, 16);
+    await objects.copy(bucket, incoming, jarKey(jarId), jarMetadata(fileName, sha256));
+    const stored = await objects.head(bucket, jarKey(jarId));
+    const view = stored && jarView(stored);
+    if (!view) throw new FlinkplaneError('internal', `The JAR ${jarId} was not found right after it was stored`);
+    return view;
   }
 
   async listJars(principal: Principal, tenant: string): Promise<JarView[]> {
@@ -192,7 +191,7 @@ export class JobService {
    */
   async runJob(principal: Principal, tenant: string, body: unknown): Promise<{ jobId: string }> {
     const cluster = await this.running(principal, tenant);
-    const objects = this.objects();
+    const objects = this.records.objects();
     const validation = validateRunRequest(body, cluster.bucket);
     if (!validation.ok) {
       const summary = validation.issues.map((issue) => issue.message).join('; ');
@@ -324,7 +323,7 @@ export class JobService {
     const held = await cluster.flink.listJars(cluster.namespace);
     const found = held.find((file) => file.name === fileName);
     if (found) return found.id;
-    const object = await this.objects().get(cluster.bucket, jarKey(jar.jarId));
+    const object = await this.records.objects().get(cluster.bucket, jarKey(jar.jarId));
     if (!object) throw jarNotFound(jar.jarId);
     const uploaded = await cluster.flink.uploadJar(cluster.namespace, fileName, object.body, object.object.bytes);
     return uploaded.id;
@@ -332,7 +331,7 @@ export class JobService {
 
   /** The newest snapshot of the jobs run earlier with the same entry class. */
   private async latest(cluster: RunningCluster, entryClass: string | undefined): Promise<string> {
-    const objects = this.objects();
+    const objects = this.records.objects();
     const runs = await objects.list(cluster.bucket, RUN_PREFIX);
     const records = await Promise.all(
       runs.map((run) => this.runRecord(cluster.bucket, run.key.slice(RUN_PREFIX.length, -'.json'.length))),
@@ -355,7 +354,7 @@ export class JobService {
   }
 
   private async runRecord(bucket: string, jobId: string): Promise<JobRunRecord | undefined> {
-    const found = await this.objects().get(bucket, `${RUN_PREFIX}${jobId}.json`);
+    const found = await this.records.objects().get(bucket, `${RUN_PREFIX}${jobId}.json`);
     if (!found) return undefined;
     const chunks: Uint8Array[] = [];
     for await (const chunk of found.body) chunks.push(chunk);
@@ -365,7 +364,7 @@ export class JobService {
   private async bucketOf(principal: Principal, tenant: string) {
     authorizeTenant(principal, tenant);
     await this.records.requireTenant(tenant, principal);
-    return { bucket: tenantNames(tenant, this.records.deps.platform).bucket, objects: this.objects() };
+    return { bucket: tenantNames(tenant, this.records.deps.platform).bucket, objects: this.records.objects() };
   }
 
   /** The tenant's cluster, when it is RUNNING; `cluster_not_running` (409) in any other state. */
@@ -396,16 +395,6 @@ export class JobService {
       savepointsDir: haLocations(names, current).savepointsDir,
       flink,
     };
-  }
-
-  private objects(): ObjectStore {
-    const objects = this.records.deps.objects;
-    if (!objects) {
-      throw new FlinkplaneError('dependency_unavailable', 'This control plane keeps no tenant objects', {
-        dependency: 'objects',
-      });
-    }
-    return objects;
   }
 }
 

@@ -20,7 +20,6 @@ import {
   type RetentionPolicy,
   resolveJob,
   type SnapshotEntry,
-  type SnapshotKind,
   snapshotsInListing,
   validateRetention,
 } from './ledger.ts';
@@ -44,14 +43,7 @@ const ENDED_STATES: ReadonlySet<string> = new Set(['FINISHED', 'CANCELED', 'FAIL
 export const SWEEP_INTERVAL_MS = 5 * 60_000;
 
 /** One ledger entry as the API answers it. `restorable` is null while no inspector could check it, with the reason. */
-export interface SnapshotView {
-  readonly id: string;
-  readonly kind: SnapshotKind;
-  readonly jobId: string;
-  readonly jobName?: string;
-  readonly takenAt: string;
-  readonly bytes: number;
-  readonly path: string;
+export interface SnapshotView extends Omit<SnapshotEntry, 'restorability'> {
   readonly restorable: boolean | null;
   readonly reason?: string;
   readonly missing?: readonly string[];
@@ -134,7 +126,7 @@ export class SavepointLedger {
     const { bucket } = tenantNames(tenant, this.records.deps.platform);
     const { buckets } = this.records.deps;
     if (!(await buckets.bucketExists(bucket))) await buckets.ensureBucket(bucket, tenant);
-    await this.objects().put(bucket, RETENTION_KEY, once(JSON.stringify(setting)), {});
+    await this.records.objects().put(bucket, RETENTION_KEY, once(JSON.stringify(setting)), {});
     return this.retentionView(setting);
   }
 
@@ -173,7 +165,7 @@ export class SavepointLedger {
     if (!(await deps.buckets.bucketExists(bucket))) return { bucket, entries: [] };
     const record = known ?? (await deps.store.getCluster(tenant))?.value;
     const haIds = record ? [haClusterId(tenant, record.haEpoch), ...record.previousHaClusterIds] : [];
-    const objects = this.objects();
+    const objects = this.records.objects();
     const listing = (await Promise.all(snapshotPrefixes(haIds).map((prefix) => objects.list(bucket, prefix)))).flat();
     const listed = snapshotsInListing(listing);
     const [runs, liveJobs] = await Promise.all([this.runRecords(bucket), this.liveJobs(record)]);
@@ -266,7 +258,7 @@ export class SavepointLedger {
     const sizes = new Map<string, number>();
     for (const file of files) {
       const key = objectKey(bucket, file.path)!;
-      const size = listed.get(key) ?? (await this.objects().head(bucket, key))?.bytes;
+      const size = listed.get(key) ?? (await this.records.objects().head(bucket, key))?.bytes;
       if (size !== undefined) sizes.set(file.path, size);
     }
     return sizes;
@@ -274,7 +266,7 @@ export class SavepointLedger {
 
   private async remove(bucket: string, entry: SnapshotEntry): Promise<void> {
     const dir = entry.path.slice(`s3://${bucket}/`.length);
-    const objects = this.objects();
+    const objects = this.records.objects();
     const files = await objects.list(bucket, `${dir}/`);
     // `_metadata` first: a snapshot without it is no longer listed, whatever else a crash leaves behind.
     const ordered = [...files].sort(
@@ -285,7 +277,7 @@ export class SavepointLedger {
   }
 
   private async runRecords(bucket: string): Promise<KnownJob[]> {
-    const objects = this.objects();
+    const objects = this.records.objects();
     const listed = (await objects.list(bucket, RUN_PREFIX)).filter((object) => runJobId(object) !== undefined);
     return Promise.all(
       listed.map(async (object) => {
@@ -322,7 +314,7 @@ export class SavepointLedger {
   /** The stored setting; a field a later platform maximum no longer allows is held to that maximum. */
   private async storedSetting(bucket: string): Promise<RetentionInput> {
     if (!(await this.records.deps.buckets.bucketExists(bucket))) return {};
-    const stored = await readJson<unknown>(this.objects(), bucket, RETENTION_KEY).catch(() => undefined);
+    const stored = await readJson<unknown>(this.records.objects(), bucket, RETENTION_KEY).catch(() => undefined);
     const { maximum } = this.records.deps.platform.snapshotRetention;
     const setting: { maxCount?: number; maxAgeDays?: number } = {};
     for (const field of ['maxCount', 'maxAgeDays'] as const) {
@@ -348,16 +340,6 @@ export class SavepointLedger {
   private async authorize(principal: Principal, tenant: string): Promise<void> {
     authorizeTenant(principal, tenant);
     await this.records.requireTenant(tenant, principal);
-  }
-
-  private objects(): ObjectStore {
-    const objects = this.records.deps.objects;
-    if (!objects) {
-      throw new FlinkplaneError('dependency_unavailable', 'This control plane keeps no tenant objects', {
-        dependency: 'objects',
-      });
-    }
-    return objects;
   }
 }
 

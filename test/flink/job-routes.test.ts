@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareFlinkImage } from '../../local/flink-runtime/flink-image.ts';
 import { type IngressPlane, startIngressPlane } from '../ingress/support/ingress-plane.ts';
-import { compileTestJob, STATEFUL_COUNTER_CLASS } from './support/compile-test-job.ts';
+import { compileTestJob, counterArgs, MINIMUM_SIZES, STATEFUL_COUNTER_CLASS } from './support/compile-test-job.ts';
 import { eventually, waitForCluster } from './support/real-cluster.ts';
 
 const run = promisify(execFile);
@@ -18,12 +18,8 @@ const run = promisify(execFile);
  * stand-in.
  */
 const VERSION = '1.20';
-const MINIMUM = {
-  flinkVersion: VERSION,
-  jobManager: { memoryMB: 1024 },
-  taskManager: { memoryMB: 1024, instances: 1 },
-};
-const ARGS = ['--records-per-second', '40', '--keys', '4', '--print-every', '5', '--checkpoint-interval-ms', '2000'];
+const MINIMUM = { flinkVersion: VERSION, ...MINIMUM_SIZES };
+const ARGS = counterArgs({ checkpointIntervalMs: 2000 });
 
 describe('job routes over HTTP on real Flink 1.20', () => {
   let plane: IngressPlane;

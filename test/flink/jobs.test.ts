@@ -13,7 +13,9 @@ import { type IngressPlane, startIngressPlane } from '../ingress/support/ingress
 import {
   type CounterLine,
   compileTestJob,
+  counterArgs,
   isConsistent,
+  MINIMUM_SIZES,
   parseCounterLines,
   STATEFUL_COUNTER_CLASS,
 } from './support/compile-test-job.ts';
@@ -25,14 +27,10 @@ import { eventually, podLog, pods, waitForCluster } from './support/real-cluster
  * through a port-forward of the stand-in, as it does through the EKS API server.
  */
 const VERSION = '1.20';
-const MINIMUM = {
-  flinkVersion: VERSION,
-  jobManager: { memoryMB: 1024 },
-  taskManager: { memoryMB: 1024, instances: 1 },
-};
+const MINIMUM = { flinkVersion: VERSION, ...MINIMUM_SIZES };
 const KEYS = 4;
-const ARGS = ['--records-per-second', '40', '--keys', String(KEYS), '--print-every', '5'];
-const ARGS_WITH_CHECKPOINTS = [...ARGS, '--checkpoint-interval-ms', '2000'];
+const ARGS = counterArgs({ keys: KEYS });
+const ARGS_WITH_CHECKPOINTS = counterArgs({ keys: KEYS, checkpointIntervalMs: 2000 });
 
 describe('jobs on real Flink 1.20 through the control plane', () => {
   const tenant = 'acme';

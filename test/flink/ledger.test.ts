@@ -7,7 +7,7 @@ import type { SnapshotView } from '../../functions/core/jobs/ledger-service.ts';
 import type { Principal } from '../../functions/core/principal.ts';
 import { prepareFlinkImage } from '../../local/flink-runtime/flink-image.ts';
 import { type IngressPlane, startIngressPlane } from '../ingress/support/ingress-plane.ts';
-import { compileTestJob, STATEFUL_COUNTER_CLASS } from './support/compile-test-job.ts';
+import { compileTestJob, counterArgs, MINIMUM_SIZES, STATEFUL_COUNTER_CLASS } from './support/compile-test-job.ts';
 import { eventually, waitForCluster } from './support/real-cluster.ts';
 
 /**
@@ -21,12 +21,11 @@ const TENANT = 'acme';
 const BUCKET = `flinkplane-${TENANT}`;
 const SPEC = {
   flinkVersion: VERSION,
-  jobManager: { memoryMB: 1024 },
-  taskManager: { memoryMB: 1024, instances: 1 },
+  ...MINIMUM_SIZES,
   // Every state handle in a file of its own, not inline in `_metadata`, so a savepoint references files to check.
   flinkConfiguration: { 'state.storage.fs.memory-threshold': '0' },
 };
-const ARGS = ['--records-per-second', '40', '--keys', '4', '--print-every', '50'];
+const ARGS = counterArgs({ printEvery: 50 });
 
 describe('the savepoint ledger on real Flink 1.20', () => {
   const acme: Principal = { kind: 'tenant', tenant: TENANT, registered: true };

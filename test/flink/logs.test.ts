@@ -9,6 +9,8 @@ import { prepareFlinkImage } from '../../local/flink-runtime/flink-image.ts';
 import { type IngressPlane, startIngressPlane } from '../ingress/support/ingress-plane.ts';
 import {
   compileTestJob,
+  counterArgs,
+  MINIMUM_SIZES,
   parseCounterLines,
   STATEFUL_COUNTER_CLASS,
   STATEFUL_COUNTER_LINE_PREFIX,
@@ -22,12 +24,8 @@ import { eventually, podProcesses, pods, waitForCluster } from './support/real-c
  * stream through it.
  */
 const VERSION = '1.20';
-const MINIMUM = {
-  flinkVersion: VERSION,
-  jobManager: { memoryMB: 1024 },
-  taskManager: { memoryMB: 1024, instances: 1 },
-};
-const ARGS = ['--records-per-second', '40', '--keys', '4', '--print-every', '5'];
+const MINIMUM = { flinkVersion: VERSION, ...MINIMUM_SIZES };
+const ARGS = counterArgs();
 
 interface PodListing {
   pods: { name: string; component: string; containers: string[] }[];

@@ -10,7 +10,9 @@ import { type IngressPlane, startIngressPlane } from '../ingress/support/ingress
 import {
   type CounterLine,
   compileTestJob,
+  counterArgs,
   isConsistent,
+  MINIMUM_SIZES,
   parseCounterLines,
   STATEFUL_COUNTER_CLASS,
 } from './support/compile-test-job.ts';
@@ -21,18 +23,9 @@ import { eventually, podLog, podProcesses, pods, vhostFlink, waitForCluster } fr
  * from Maven Central, the ZooKeeper proxy's bundle) in a network namespace of its own; only the Kubernetes API is a
  * stand-in. Minimum sizes: a 1024 MB JobManager and one 1024 MB TaskManager.
  */
-const MINIMUM = { jobManager: { memoryMB: 1024 }, taskManager: { memoryMB: 1024, instances: 1 } };
+const MINIMUM = MINIMUM_SIZES;
 const KEYS = 4;
-const JOB_ARGS = [
-  '--records-per-second',
-  '40',
-  '--keys',
-  String(KEYS),
-  '--print-every',
-  '5',
-  '--checkpoint-interval-ms',
-  '2000',
-];
+const JOB_ARGS = counterArgs({ keys: KEYS, checkpointIntervalMs: 2000 });
 
 type Job = { jid: string; state: string };
 type Checkpoints = {

@@ -10,6 +10,23 @@ const run = promisify(execFile);
 export const STATEFUL_COUNTER_CLASS = 'flinkplane.testjobs.StatefulCounter';
 
 /** The prefix of the lines the job prints to the TaskManager's stdout. */
+/** The platform's minimum sizes: a 1024 MB JobManager and one 1024 MB TaskManager; real-Flink tests run at these. */
+export const MINIMUM_SIZES = { jobManager: { memoryMB: 1024 }, taskManager: { memoryMB: 1024, instances: 1 } };
+
+/** StatefulCounter's program arguments: 40 records a second over `keys` keys, a line every `printEvery` records. */
+export function counterArgs(options: { keys?: number; printEvery?: number; checkpointIntervalMs?: number } = {}) {
+  const { keys = 4, printEvery = 5, checkpointIntervalMs } = options;
+  return [
+    '--records-per-second',
+    '40',
+    '--keys',
+    String(keys),
+    '--print-every',
+    String(printEvery),
+    ...(checkpointIntervalMs ? ['--checkpoint-interval-ms', String(checkpointIntervalMs)] : []),
+  ];
+}
+
 export const STATEFUL_COUNTER_LINE_PREFIX = 'stateful-counter';
 
 /** The job's Java sources, next to this folder. */

@@ -8,11 +8,10 @@ import type {
   FlinkJar,
   FlinkRest,
   FlinkRunRequest,
-  ObjectStore,
-  StoredObject,
 } from '../../../functions/core/ports.ts';
 import type { Principal } from '../../../functions/core/principal.ts';
 import { platform } from '../fixtures.ts';
+import { memoryObjectStore } from './memory-object-store.ts';
 
 // The job service's orchestration over test doubles of its ports: an in-memory bucket and a JobManager that records
 // what it is asked. The real S3 and Flink paths are covered by test/flink/jobs.test.ts.
@@ -21,45 +20,6 @@ const TENANT = 'acme';
 const BUCKET = 'flinkplane-acme';
 const acme: Principal = { kind: 'tenant', tenant: TENANT, registered: true };
 const JOB = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-
-function memoryObjects(): ObjectStore & { keys(): string[] } {
-  const stored = new Map<string, { bytes: Buffer; metadata: Record<string, string>; at: string }>();
-  let tick = 0;
-  const at = () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)).toISOString();
-  const view = (key: string): StoredObject | undefined => {
-    const found = stored.get(key);
-    return found && { key, bytes: found.bytes.length, lastModified: found.at, metadata: found.metadata };
-  };
-  return {
-    keys: () => [...stored.keys()].sort(),
-    async put(_bucket, key, body, metadata) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(Buffer.from(chunk));
-      stored.set(key, { bytes: Buffer.concat(chunks), metadata: { ...metadata }, at: at() });
-      return Buffer.concat(chunks).length;
-    },
-    async copy(_bucket, from, to, metadata) {
-      stored.set(to, { bytes: stored.get(from)!.bytes, metadata: { ...metadata }, at: at() });
-    },
-    head: async (_bucket, key) => view(key),
-    async get(_bucket, key) {
-      const object = view(key);
-      if (!object) return undefined;
-      const bytes = stored.get(key)!.bytes;
-      return {
-        object,
-        body: (async function* () {
-          yield bytes;
-        })(),
-      };
-    },
-    list: async (_bucket, prefix) =>
-      [...stored.keys()].filter((key) => key.startsWith(prefix)).map((key) => ({ ...view(key)!, metadata: undefined })),
-    async delete(_bucket, key) {
-      stored.delete(key);
-    },
-  };
-}
 
 function fakeJobManager() {
   const jars: FlinkJar[] = [];
@@ -103,7 +63,7 @@ function fakeJobManager() {
 }
 
 function service(state: ClusterState = 'RUNNING') {
-  const objects = memoryObjects();
+  const objects = memoryObjectStore();
   const jobManager = fakeJobManager();
   const record = { tenant: TENANT, state, generation: 1, haEpoch: 2, previousHaClusterIds: ['acme-ha1'] };
   const deps = {

@@ -6,9 +6,10 @@ import type { SnapshotInspector, SnapshotMetadata } from '../../../functions/cor
 import { RETENTION_KEY, SavepointLedger, SWEEP_INTERVAL_MS } from '../../../functions/core/jobs/ledger-service.ts';
 import { COMPONENT_NAMES } from '../../../functions/core/naming.ts';
 import { parsePlatformSettings } from '../../../functions/core/platform.ts';
-import type { ClusterRecord, FlinkRest, ObjectStore, StoredObject } from '../../../functions/core/ports.ts';
+import type { ClusterRecord, FlinkRest } from '../../../functions/core/ports.ts';
 import type { Principal } from '../../../functions/core/principal.ts';
 import { createRouter } from '../../../functions/http/router.ts';
+import { memoryObjectStore } from './memory-object-store.ts';
 
 // The savepoint ledger over test doubles of its ports: an in-memory bucket whose objects carry the time they were
 // written, an inspector that reads a JSON stand-in for `_metadata` (the list of files it references) and heads each
@@ -25,49 +26,8 @@ const NOW = new Date('2026-03-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();
 
-function memoryBucket(): ObjectStore & {
-  write(key: string, text: string, at: string): void;
-  keys(prefix?: string): string[];
-} {
-  const stored = new Map<string, { bytes: Buffer; at: string }>();
-  const view = (key: string): StoredObject | undefined => {
-    const found = stored.get(key);
-    return found && { key, bytes: found.bytes.length, lastModified: found.at };
-  };
-  return {
-    write: (key, text, at) => stored.set(key, { bytes: Buffer.from(text), at }),
-    keys: (prefix = '') => [...stored.keys()].filter((key) => key.startsWith(prefix)).sort(),
-    async put(_bucket, key, body) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(Buffer.from(chunk));
-      stored.set(key, { bytes: Buffer.concat(chunks), at: NOW.toISOString() });
-      return Buffer.concat(chunks).length;
-    },
-    async copy() {
-      throw new Error('not used');
-    },
-    head: async (_bucket, key) => view(key),
-    async get(_bucket, key) {
-      const object = view(key);
-      if (!object) return undefined;
-      const bytes = stored.get(key)!.bytes;
-      return {
-        object,
-        body: (async function* () {
-          yield bytes;
-        })(),
-      };
-    },
-    list: async (_bucket, prefix) =>
-      [...stored.keys()].filter((key) => key.startsWith(prefix)).map((key) => view(key)!),
-    async delete(_bucket, key) {
-      stored.delete(key);
-    },
-  };
-}
-
 /** Reads the stand-in `_metadata` and heads every file it names; counts its runs (each a JVM in the real one). */
-function fakeInspector(bucket: ReturnType<typeof memoryBucket>) {
+function fakeInspector(bucket: ReturnType<typeof memoryObjectStore>) {
   const calls: { path: string; flinkVersion: string }[] = [];
   const inspector: SnapshotInspector = {
     async check(snapshot) {
@@ -105,12 +65,12 @@ function fakeInspector(bucket: ReturnType<typeof memoryBucket>) {
 }
 
 /** A complete snapshot: its state files, then `_metadata` naming them. */
-function snapshot(bucket: ReturnType<typeof memoryBucket>, dir: string, at: string, files = ['state-0']) {
+function snapshot(bucket: ReturnType<typeof memoryObjectStore>, dir: string, at: string, files = ['state-0']) {
   for (const file of files) bucket.write(`${dir}/${file}`, 'state', at);
   bucket.write(`${dir}/_metadata`, JSON.stringify(files), at);
 }
 
-function runRecord(bucket: ReturnType<typeof memoryBucket>, jobId: string, entryClass: string, at: string) {
+function runRecord(bucket: ReturnType<typeof memoryObjectStore>, jobId: string, entryClass: string, at: string) {
   const record = { jobId, jarId: 'j', jarName: 'counter.jar', entryClass, args: [], submittedAt: at };
   bucket.write(`jobs/${jobId}.json`, JSON.stringify(record), at);
 }
@@ -135,7 +95,7 @@ function setup(
     platform?: Parameters<typeof parsePlatformSettings>[0];
   } = {},
 ) {
-  const bucket = memoryBucket();
+  const bucket = memoryObjectStore(() => NOW.toISOString());
   const { inspector, calls } = fakeInspector(bucket);
   let now = NOW;
   const flinkRest = {

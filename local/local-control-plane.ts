@@ -9,7 +9,7 @@ import { createFlinkRest } from '../functions/adapters/flink-rest.ts';
 import { createHmacSecretSource } from '../functions/adapters/hmac-secret-source.ts';
 import { createKubernetesApplier } from '../functions/adapters/kubernetes-applier.ts';
 import { createPodLogs } from '../functions/adapters/pod-logs.ts';
-import { createS3BucketStore, type S3BucketStore } from '../functions/adapters/s3-bucket-store.ts';
+import { createS3BucketStore } from '../functions/adapters/s3-bucket-store.ts';
 import { createS3ObjectStore } from '../functions/adapters/s3-object-store.ts';
 import { createS3UploadSigner } from '../functions/adapters/s3-upload-signer.ts';
 import {
@@ -25,6 +25,7 @@ import {
   parsePlatformSettings,
 } from '../functions/core/platform.ts';
 import type {
+  BucketStore,
   Clock,
   ClusterStore,
   SecretSource,
@@ -88,7 +89,7 @@ export interface LocalControlPlane {
   readonly handle: (request: HttpRequest) => Promise<HttpResponse>;
   readonly platform: PlatformSettings;
   readonly store: ClusterStore;
-  readonly buckets: S3BucketStore;
+  readonly buckets: BucketStore;
   readonly access: TenantAccess;
   /** The tenant ZooKeeper namespaces (reported unavailable when ZooKeeper does not run). */
   readonly zookeeper: ZooKeeperNamespaces;
@@ -213,11 +214,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     const fixedKubeConfig = kubeConfig;
 
     const store = wrap('store', createDynamoDbClusterStore({ client: dynamo.client, tableName: CLUSTER_TABLE_NAME }));
-    const buckets = createS3BucketStore({
-      client: s3.client,
-      expectedBucketOwner: S3RVER_ACCOUNT_ID,
-      tolerateUnsupported: true,
-    });
+    const buckets = createS3BucketStore({ client: s3.client, expectedBucketOwner: S3RVER_ACCOUNT_ID });
     const log =
       options.log ?? ((message, context) => console.error(JSON.stringify({ level: 'error', message, ...context })));
     const plane = new ControlPlane({

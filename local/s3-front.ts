@@ -10,8 +10,10 @@ import { AwsChunkedDecoder, isAwsChunked, plainHeaders } from './s3-aws-chunked.
  *   HTTP) reach s3rver decoded, with the headers of a plain upload;
  * - a CreateBucket of a bucket that exists is answered `BucketAlreadyOwnedByYou`: the local store has one account, so
  *   every bucket is the caller's (s3rver says `BucketAlreadyExists`, which on AWS means another account owns it);
- * - bucket versioning (`PUT ?versioning`, `GET ?versions`), which s3rver routes to other handlers (CreateBucket,
- *   ListObjects), is answered `501 NotImplemented`, as S3-compatible stores answer what they lack.
+ * - the bucket settings s3rver does not keep (encryption, public access block, versioning, tagging; it would route
+ *   them to CreateBucket) are answered 200, as S3 does, and not kept: the local store neither encrypts nor versions;
+ * - `GET ?versions` (ListObjectVersions), which s3rver would answer as ListObjects, is answered as S3 answers it for a
+ *   bucket that never kept versions: every object once, with version id `null` (DeleteObjects ignores that id there).
  * Every other request and every response passes through unchanged.
  */
 export type S3Front = {
@@ -21,32 +23,22 @@ export type S3Front = {
   close(): Promise<void>;
 };
 
-/** Bucket settings s3rver does not keep; with `acknowledgeBucketSettings` the front answers them 200 itself. */
+/** Bucket settings s3rver does not keep; the front answers them 200 itself. */
 const BUCKET_SETTINGS = ['encryption', 'publicAccessBlock', 'versioning', 'tagging'];
 
-export type S3FrontOptions = {
-  /**
-   * Answer the bucket settings s3rver does not keep (encryption, public access block, versioning, tagging) with 200,
-   * as S3 would, without keeping them: for running code that tolerates no unimplemented call (the Lambda bundle)
-   * against the local store. Default false: they are answered `501 NotImplemented`.
-   */
-  readonly acknowledgeBucketSettings?: boolean;
-};
-
 /** Starts the front on `port` (default a free one) of `host`, forwarding to the S3 server on `127.0.0.1:<upstreamPort>`. */
-export async function startS3Front(
-  upstreamPort: number,
-  host = '127.0.0.1',
-  port = 0,
-  options: S3FrontOptions = {},
-): Promise<S3Front> {
+export async function startS3Front(upstreamPort: number, host = '127.0.0.1', port = 0): Promise<S3Front> {
   const agent = new Agent({ keepAlive: true });
   const server = createServer((incoming, outgoing) => {
-    const answer = ownAnswer(incoming, options);
-    if (answer) {
-      // The request body (a settings document) is not needed: drain it, then answer.
+    const target = bucketOf(incoming);
+    if (incoming.method === 'PUT' && target && BUCKET_SETTINGS.some((name) => target.query.has(name))) {
+      // The settings document is not kept: drain it, then answer as S3 does.
       incoming.resume();
-      incoming.on('end', () => answerXml(outgoing, answer.status, answer.code, answer.message));
+      incoming.on('end', () => answerXml(outgoing, 200, undefined, undefined));
+      return;
+    }
+    if (incoming.method === 'GET' && target?.query.has('versions')) {
+      listVersionsAsObjects(incoming, outgoing, target, upstreamPort, agent);
       return;
     }
     forward(incoming, outgoing, upstreamPort, agent);
@@ -125,22 +117,69 @@ function isCreateBucket(incoming: IncomingMessage): boolean {
   return incoming.method === 'PUT' && target !== undefined && [...target.query.keys()].length === 0;
 }
 
-/** The answers the front gives itself instead of s3rver's. */
-function ownAnswer(
+/**
+ * ListObjectVersions of a bucket that never kept versions, from s3rver's ListObjects (v1: its v2 continuation tokens
+ * need DES, which OpenSSL 3 refuses): each object is its one version, id `null`; the key marker pages as a marker.
+ */
+function listVersionsAsObjects(
   incoming: IncomingMessage,
-  options: S3FrontOptions,
-): { status: number; code?: string; message?: string } | undefined {
-  const target = bucketOf(incoming);
-  if (!target) return undefined;
-  const setting = BUCKET_SETTINGS.find((name) => target.query.has(name));
-  if (incoming.method === 'PUT' && setting && options.acknowledgeBucketSettings) return { status: 200 };
-  const versioning =
-    (incoming.method === 'PUT' && target.query.has('versioning')) ||
-    (incoming.method === 'GET' && target.query.has('versions'));
-  if (versioning) {
-    return { status: 501, code: 'NotImplemented', message: 'The local S3 store does not implement bucket versioning' };
-  }
-  return undefined;
+  outgoing: ServerResponse,
+  target: { bucket: string; query: URLSearchParams },
+  upstreamPort: number,
+  agent: Agent,
+): void {
+  const query = new URLSearchParams();
+  const marker = target.query.get('key-marker');
+  if (marker) query.set('marker', marker);
+  query.set('max-keys', target.query.get('max-keys') ?? '1000');
+  const prefix = target.query.get('prefix');
+  if (prefix) query.set('prefix', prefix);
+  const { 'content-length': _length, ...headers } = incoming.headers;
+  incoming.resume();
+  const upstream = request({
+    host: '127.0.0.1',
+    port: upstreamPort,
+    method: 'GET',
+    path: `/${target.bucket}?${query}`,
+    headers,
+    agent,
+  });
+  upstream.on('error', (error) => answerXml(outgoing, 502, 'ServiceUnavailable', error.message));
+  upstream.on('response', (response) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => {
+      const listing = Buffer.concat(chunks).toString('utf8');
+      if ((response.statusCode ?? 500) !== 200) {
+        outgoing.writeHead(response.statusCode ?? 502, { 'content-type': 'application/xml' });
+        outgoing.end(listing);
+        return;
+      }
+      const field = (xml: string, name: string) => new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml)?.[1];
+      const contents = [...listing.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)].map((match) => match[1]!);
+      const truncated = field(listing, 'IsTruncated') === 'true';
+      const last = contents.length > 0 ? field(contents.at(-1)!, 'Key') : undefined;
+      const nextKey = truncated ? (field(listing, 'NextMarker') ?? last) : undefined;
+      const versions = contents
+        .map(
+          (object) =>
+            `<Version><Key>${field(object, 'Key') ?? ''}</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>` +
+            `<LastModified>${field(object, 'LastModified') ?? ''}</LastModified><ETag>${field(object, 'ETag') ?? ''}</ETag>` +
+            `<Size>${field(object, 'Size') ?? '0'}</Size><StorageClass>STANDARD</StorageClass></Version>`,
+        )
+        .join('');
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n' +
+        '<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+        `<Name>${target.bucket}</Name><Prefix>${prefix ?? ''}</Prefix><KeyMarker>${marker ?? ''}</KeyMarker>` +
+        `<VersionIdMarker></VersionIdMarker><MaxKeys>${query.get('max-keys')}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
+        (nextKey ? `<NextKeyMarker>${nextKey}</NextKeyMarker><NextVersionIdMarker>null</NextVersionIdMarker>` : '') +
+        `${versions}</ListVersionsResult>`;
+      outgoing.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      outgoing.end(body);
+    });
+  });
+  upstream.end();
 }
 
 /** s3rver answers a CreateBucket of an existing bucket `BucketAlreadyExists`; here every bucket is the caller's. */

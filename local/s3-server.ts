@@ -18,8 +18,6 @@ export type S3ServerOptions = {
   host?: string;
   /** The port S3 clients connect to. @default a free one */
   port?: number;
-  /** Answer the bucket settings s3rver does not keep with 200 (see `S3FrontOptions`). @default false */
-  acknowledgeBucketSettings?: boolean;
 };
 
 export type S3Server = {
@@ -46,7 +44,6 @@ export async function startS3(options: S3ServerOptions): Promise<S3Server> {
       silent: true,
       host,
       ...(options.port ? { port: options.port } : {}),
-      ...(options.acknowledgeBucketSettings ? { acknowledgeBucketSettings: true } : {}),
     },
   });
   const endpoint = `http://${host}:${store.port}`;

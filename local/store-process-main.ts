@@ -84,10 +84,10 @@ function listTables(port: number): Promise<void> {
 /** s3rver on a free port, behind the front that decodes what real S3 clients send and s3rver does not read. */
 async function startS3rver(options: S3rverOptions): Promise<RunningStore> {
   const S3rverServer = require('s3rver') as new (options: S3rverOptions & { address: string; port: number }) => S3rver;
-  const { host, port: frontPort, acknowledgeBucketSettings, ...s3rverOptions } = options;
+  const { host, port: frontPort, ...s3rverOptions } = options;
   const server = new S3rverServer({ ...s3rverOptions, address: '127.0.0.1', port: 0 });
   const { port } = await server.run();
-  const front = await startS3Front(port, host, frontPort, { acknowledgeBucketSettings });
+  const front = await startS3Front(port, host, frontPort);
   const close = async () => {
     await front.close();
     await server.close();

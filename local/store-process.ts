@@ -17,8 +17,6 @@ export type S3rverOptions = {
   silent: boolean;
   host?: string;
   port?: number;
-  /** Passed to the front: see `S3FrontOptions`. */
-  acknowledgeBucketSettings?: boolean;
 };
 
 /** Which store a store process runs and with what settings; passed to it as JSON on its command line. */

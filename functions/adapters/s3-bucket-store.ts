@@ -5,7 +5,6 @@ import {
   DeleteBucketCommand,
   DeleteObjectsCommand,
   HeadBucketCommand,
-  ListObjectsCommand,
   ListObjectVersionsCommand,
   type ObjectIdentifier,
   PutBucketEncryptionCommand,
@@ -32,14 +31,6 @@ export const TENANT_TAG = 'flinkplane.io/tenant';
 export const MANAGED_BY_TAG = 'flinkplane.io/managed-by';
 export const MANAGED_BY = 'flinkplane';
 
-/** The bucket operations an S3-compatible server may answer with "not implemented". */
-export type OptionalBucketOperation =
-  | 'PutBucketEncryption'
-  | 'PutPublicAccessBlock'
-  | 'PutBucketVersioning'
-  | 'PutBucketTagging'
-  | 'ListObjectVersions';
-
 export type S3BucketStoreOptions = {
   client: S3Client;
   /**
@@ -51,17 +42,6 @@ export type S3BucketStoreOptions = {
   region?: string;
   /** KMS key for default encryption; default SSE-S3 (AES256). */
   kmsKeyId?: string;
-  /**
-   * For an S3-compatible store (locally, s3rver behind its front): skip a call the server answers with
-   * `NotImplemented` (HTTP 501) and record it in `unsupportedOperations()`. Default false: every error propagates, as
-   * it must against AWS; the Lambdas never set it.
-   */
-  tolerateUnsupported?: boolean;
-};
-
-export type S3BucketStore = BucketStore & {
-  /** The operations skipped so far because the server does not implement them, for the caller to report. */
-  unsupportedOperations(): readonly OptionalBucketOperation[];
 };
 
 /**
@@ -80,26 +60,9 @@ export function s3ClientConfigForEndpoint(endpoint: string, region = 'us-east-1'
 }
 
 /** The tenant buckets in S3 (or, locally, s3rver). */
-export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStore {
+export function createS3BucketStore(options: S3BucketStoreOptions): BucketStore {
   const client = { send: sendOrUnavailable(options.client.send.bind(options.client), S3) };
   const owner = { ExpectedBucketOwner: options.expectedBucketOwner };
-  const tolerate = options.tolerateUnsupported ?? false;
-  const unsupported = new Set<OptionalBucketOperation>();
-
-  /** Runs an optional call; returns false when the server does not implement it and that is tolerated. */
-  async function optional(operation: OptionalBucketOperation, call: () => Promise<unknown>): Promise<boolean> {
-    // A server that answered "not implemented" once will again: skip the round trip (local mode only).
-    if (unsupported.has(operation)) return false;
-    try {
-      await call();
-      return true;
-    } catch (error) {
-      if (!tolerate || !isUnsupportedAnswer(error)) throw error;
-      unsupported.add(operation);
-      return false;
-    }
-  }
-
   async function bucketExists(name: string): Promise<boolean> {
     try {
       await client.send(new HeadBucketCommand({ Bucket: name, ...owner }));
@@ -158,14 +121,7 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
     do {
-      let page: Awaited<ReturnType<typeof listVersions>>;
-      try {
-        page = await listVersions(name, keyMarker, versionIdMarker);
-      } catch (error) {
-        if (!tolerate || !isUnsupportedAnswer(error)) throw error;
-        unsupported.add('ListObjectVersions');
-        return false;
-      }
+      const page = await listVersions(name, keyMarker, versionIdMarker);
       const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((entry) => ({
         Key: entry.Key,
         VersionId: entry.VersionId,
@@ -190,27 +146,6 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
     );
   }
 
-  /**
-   * Where object versions cannot be listed, deletes the current objects. Pages with ListObjects (v1) markers rather than
-   * ListObjectsV2 continuation tokens: s3rver 3.7 makes those with DES, which OpenSSL 3 (Node 17+) refuses, so every
-   * truncated ListObjectsV2 page answers 500 there.
-   */
-  async function deleteAllObjects(name: string): Promise<void> {
-    let marker: string | undefined;
-    do {
-      const page = await client.send(
-        new ListObjectsCommand({ Bucket: name, MaxKeys: DELETE_BATCH, Marker: marker, ...owner }),
-      );
-      const keys = (page.Contents ?? []).map((entry) => entry.Key).filter((key) => key !== undefined);
-      await deleteBatch(
-        name,
-        keys.map((key) => ({ Key: key })),
-      );
-      // Without a delimiter S3 leaves NextMarker out; the last key listed is the marker then.
-      marker = page.IsTruncated ? (page.NextMarker ?? keys.at(-1)) : undefined;
-    } while (marker !== undefined);
-  }
-
   return {
     bucketExists,
 
@@ -222,67 +157,57 @@ export function createS3BucketStore(options: S3BucketStoreOptions): S3BucketStor
       const encryption: ServerSideEncryptionByDefault = options.kmsKeyId
         ? { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: options.kmsKeyId }
         : { SSEAlgorithm: 'AES256' };
-      await optional('PutBucketEncryption', () =>
-        client.send(
-          new PutBucketEncryptionCommand({
-            Bucket: name,
-            ...owner,
-            ServerSideEncryptionConfiguration: {
-              Rules: [{ ApplyServerSideEncryptionByDefault: encryption, BucketKeyEnabled: !!options.kmsKeyId }],
-            },
-          }),
-        ),
+      await client.send(
+        new PutBucketEncryptionCommand({
+          Bucket: name,
+          ...owner,
+          ServerSideEncryptionConfiguration: {
+            Rules: [{ ApplyServerSideEncryptionByDefault: encryption, BucketKeyEnabled: !!options.kmsKeyId }],
+          },
+        }),
       );
-      await optional('PutPublicAccessBlock', () =>
-        client.send(
-          new PutPublicAccessBlockCommand({
-            Bucket: name,
-            ...owner,
-            PublicAccessBlockConfiguration: {
-              BlockPublicAcls: true,
-              IgnorePublicAcls: true,
-              BlockPublicPolicy: true,
-              RestrictPublicBuckets: true,
-            },
-          }),
-        ),
+      await client.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: name,
+          ...owner,
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: true,
+          },
+        }),
       );
-      await optional('PutBucketVersioning', () =>
-        client.send(
-          new PutBucketVersioningCommand({
-            Bucket: name,
-            VersioningConfiguration: { Status: 'Enabled' },
-            ...owner,
-          }),
-        ),
+      await client.send(
+        new PutBucketVersioningCommand({
+          Bucket: name,
+          VersioningConfiguration: { Status: 'Enabled' },
+          ...owner,
+        }),
       );
-      await optional('PutBucketTagging', () =>
-        client.send(
-          new PutBucketTaggingCommand({
-            Bucket: name,
-            ...owner,
-            Tagging: {
-              TagSet: [
-                { Key: TENANT_TAG, Value: tenant },
-                { Key: MANAGED_BY_TAG, Value: MANAGED_BY },
-              ],
-            },
-          }),
-        ),
+      await client.send(
+        new PutBucketTaggingCommand({
+          Bucket: name,
+          ...owner,
+          Tagging: {
+            TagSet: [
+              { Key: TENANT_TAG, Value: tenant },
+              { Key: MANAGED_BY_TAG, Value: MANAGED_BY },
+            ],
+          },
+        }),
       );
     },
 
     async deleteBucket(name) {
       if (!(await bucketExists(name))) return;
-      if (!(await deleteAllVersions(name))) await deleteAllObjects(name);
+      await deleteAllVersions(name);
       try {
         await client.send(new DeleteBucketCommand({ Bucket: name, ...owner }));
       } catch (error) {
         if (errorName(error) !== 'NoSuchBucket') throw error;
       }
     },
-
-    unsupportedOperations: () => [...unsupported],
   };
 }
 
@@ -298,9 +223,4 @@ function httpStatus(error: unknown): number | undefined {
 function isNotFound(error: unknown): boolean {
   const name = errorName(error);
   return name === 'NotFound' || name === 'NoSuchBucket' || httpStatus(error) === 404;
-}
-
-/** Whether an answer means the server lacks the operation (S3's `NotImplemented`, 501) rather than that it failed. */
-function isUnsupportedAnswer(error: unknown): boolean {
-  return errorName(error) === 'NotImplemented' || httpStatus(error) === 501;
 }

@@ -43,7 +43,7 @@ describe('bundled Lambda handlers (EKS, Kubernetes and Secrets Manager stand-ins
     [dynamo, s3, zookeeper, kube] = await Promise.all([
       startDynamoDb(),
       // The bundle tolerates no unimplemented S3 call, as against AWS: the front answers the settings s3rver lacks.
-      startS3({ directory: s3Dir, acknowledgeBucketSettings: true }),
+      startS3({ directory: s3Dir }),
       startZooKeeperServer(),
       // TLS, as EKS serves it: the handler must verify the API server against the CA that DescribeCluster returns.
       startKubeStandin({ readinessDelayMs: 20, tls }),

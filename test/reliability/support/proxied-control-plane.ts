@@ -149,11 +149,7 @@ export async function startProxiedControlPlane(options: ProxiedControlPlaneOptio
     const plane = new ControlPlane({
       platform,
       store,
-      buckets: createS3BucketStore({
-        client: s3Client,
-        expectedBucketOwner: S3RVER_ACCOUNT_ID,
-        tolerateUnsupported: true,
-      }),
+      buckets: createS3BucketStore({ client: s3Client, expectedBucketOwner: S3RVER_ACCOUNT_ID }),
       zookeeper: namespaces,
       kubernetes: createKubernetesApplier({ kubeConfig: async () => kubeConfig, ...deadlines.kubernetes }),
       access,

@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { fromApiGatewayEvent, toApiGatewayResult } from '../http/api-gateway.ts';
+import { bufferStreamedResponse, fromApiGatewayEvent, toApiGatewayResult } from '../http/api-gateway.ts';
 import { createJwtClaimsAuthenticator } from '../http/authenticator.ts';
-import { bufferStreamedResponse } from '../http/logs-handlers.ts';
 import { createRouter } from '../http/router.ts';
 import { awsControlPlane, environment, logger } from './aws-composition.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferStreamedResponse } from '../../functions/http/logs-handlers.ts';
+import { bufferStreamedResponse } from '../../functions/http/api-gateway.ts';
 import { type LocalApi, startLocalApi, waitForState } from '../support/local-api.ts';
 
 // The log routes through the router as API Gateway's Lambda calls it (no streaming: the answer is buffered), against
